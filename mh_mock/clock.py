@@ -1,0 +1,68 @@
+"""The fake's clock: frozen and moved by hand (tests), or running with real time (standalone)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime, timezone
+
+__all__ = ["Clock", "format_timestamp", "parse_timestamp"]
+
+
+class Clock:
+    """Seconds since the Unix epoch, as the fake sees them.
+
+    A *frozen* clock stands still until :meth:`advance` or :meth:`set` moves it, so tests are
+    deterministic. A running clock follows real time plus whatever offset :meth:`advance` added,
+    which is what a developer watching the standalone server wants.
+    """
+
+    def __init__(self, start: float | None = None, *, frozen: bool = True) -> None:
+        self._lock = threading.Lock()
+        self._frozen = frozen
+        self._base = time.time() if start is None else float(start)
+        self._started = time.monotonic()
+
+    @property
+    def frozen(self) -> bool:
+        """True while the clock only moves when told to."""
+        return self._frozen
+
+    def now(self) -> float:
+        """The current fake time."""
+        if self._frozen:
+            return self._base
+        return self._base + (time.monotonic() - self._started)
+
+    def advance(self, seconds: float) -> float:
+        """Move the clock forward by ``seconds`` (never backwards) and return the new time."""
+        if seconds < 0:
+            raise ValueError(f"the clock only moves forward; got advance({seconds})")
+        with self._lock:
+            self._base += seconds
+            return self.now()
+
+    def set(self, when: float) -> None:
+        """Jump to ``when`` (epoch seconds); it must not be earlier than now."""
+        with self._lock:
+            current = self.now()
+            if when < current:
+                raise ValueError(
+                    f"the clock only moves forward; {format_timestamp(when)} is before {format_timestamp(current)}"
+                )
+            self._base += when - current
+
+    def __repr__(self) -> str:
+        mode = "frozen" if self._frozen else "running"
+        return f"<Clock {mode} at {format_timestamp(self.now())}>"
+
+
+def format_timestamp(when: float) -> str:
+    """ISO-8601 UTC with milliseconds, as the API writes them: ``2024-10-19T05:10:19.027Z``."""
+    moment = datetime.fromtimestamp(round(when, 3), tz=timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def parse_timestamp(text: str) -> float:
+    """Inverse of :func:`format_timestamp` (accepts any ISO-8601 form with a zone or ``Z``)."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()

@@ -1,0 +1,193 @@
+"""Everything about a fake that can be configured, in one frozen dataclass."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from fractions import Fraction
+from types import MappingProxyType
+from typing import Any
+
+from .catalogue import job_error_message
+from .errors import ConfigError
+
+__all__ = ["Config", "Endpoint", "Outcome", "Progression", "Timing"]
+
+
+class Progression(str, Enum):
+    """What moves a project from one status to the next."""
+
+    CLOCK = "clock"
+    """The fake's clock: a status lasts its :class:`Timing` duration."""
+    POLL = "poll"
+    """Reads: every ``reads_per_step`` GETs of a project move it one status on."""
+
+
+class Endpoint(str, Enum):
+    """The three audio-creating endpoints (value = the project ``type`` prefix used in names)."""
+
+    VOICE_GENERATOR = "voice_generator"
+    VOICE_CLONER = "voice_cloner"
+    MUSIC_GENERATOR = "music_generator"
+
+    @property
+    def project_type(self) -> str:
+        """The ``type`` field of projects made by this endpoint."""
+        return self.value.upper()
+
+    @property
+    def title(self) -> str:
+        """Human name, used in default project names ("Voice Generator - …")."""
+        return self.value.replace("_", " ").title()
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Seconds a project spends ``queued`` and then ``rendering`` (clock progression)."""
+
+    queued: float = 1.0
+    rendering: float = 3.0
+
+    def __post_init__(self) -> None:
+        if self.queued < 0 or self.rendering < 0:
+            raise ConfigError(f"durations must be >= 0, got {self}")
+
+
+TERMINAL_STATUSES = ("complete", "error", "canceled")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a job ends: ``complete``, ``error`` (with a code and message) or ``canceled``."""
+
+    status: str = "complete"
+    code: str | None = None
+    message: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.status not in TERMINAL_STATUSES:
+            raise ConfigError(f"an outcome is one of {TERMINAL_STATUSES}, got {self.status!r}")
+        if self.status == "error":
+            code = self.code or "unknown_error"
+            object.__setattr__(self, "code", code)
+            if self.message is None:
+                object.__setattr__(self, "message", job_error_message(code))
+        elif self.code is not None or self.message is not None:
+            raise ConfigError(f"only an 'error' outcome has a code and message, not {self.status!r}")
+
+    @classmethod
+    def error(cls, code: str = "unknown_error", message: str | None = None) -> Outcome:
+        """A job that fails with ``code`` (message from the catalogue unless given)."""
+        return cls("error", code, message)
+
+    @classmethod
+    def parse(cls, value: str | Outcome) -> Outcome:
+        """``"complete"``, ``"canceled"``, ``"error"`` or ``"error:<code>"`` → Outcome."""
+        if isinstance(value, Outcome):
+            return value
+        status, _, code = value.partition(":")
+        return cls.error(code or "unknown_error") if status == "error" else cls(status)
+
+
+COMPLETE = Outcome()
+
+_DEFAULT_TIMINGS = MappingProxyType(
+    {
+        Endpoint.VOICE_GENERATOR: Timing(queued=1.0, rendering=3.0),
+        Endpoint.VOICE_CLONER: Timing(queued=1.0, rendering=4.0),
+        Endpoint.MUSIC_GENERATOR: Timing(queued=1.0, rendering=5.0),
+    }
+)
+
+
+@dataclass(frozen=True)
+class Config:
+    """Options of one fake. Every field has a default that mirrors the real API.
+
+    Build variants with :meth:`replace`, which rejects misspelt names with a TypeError that
+    lists the valid ones.
+    """
+
+    starting_balance: int = 10_000
+    """Credits of an account created on first use of a token."""
+    seed: int | str | None = None
+    """Makes ids, URL signatures and rendered audio reproducible."""
+    progression: Progression = Progression.POLL
+    """What moves projects on: ``poll`` (each read) or ``clock`` (time)."""
+    reads_per_step: int = 1
+    """In poll progression, GETs of a project needed per status step."""
+    timings: Mapping[Endpoint, Timing] = field(default_factory=lambda: _DEFAULT_TIMINGS)
+    """Clock progression: seconds queued and rendering, per endpoint."""
+    frozen_clock: bool = True
+    """The clock stands still until advanced (tests); False follows real time (standalone)."""
+    start_time: float | None = None
+    """Epoch seconds the clock starts at; None means the real time at creation."""
+    strict_auth: bool = False
+    """Only accept tokens registered with :meth:`Engine.add_account` (or ``accounts``)."""
+    accounts: Mapping[str, int] = field(default_factory=dict)
+    """Tokens registered up front, with their balances."""
+    voice_credit_rate: Fraction = Fraction(1, 10)
+    """Credits per character for the voice generator and cloner (spec: 0.1; tool pages: 0.05)."""
+    voice_prompt_limit: int = 1000
+    """Voice-generator prompts longer than this end the job in ``error`` / ``text_too_long``."""
+    default_outcome: Outcome = COMPLETE
+    """How jobs end unless their input decides otherwise."""
+    refund_on_cancel: bool = True
+    """Whether a canceled job (or a deleted unfinished one) gives its credits back."""
+    download_ttl: float = 24 * 3600
+    """Lifetime in seconds of a download URL (the contract: 24 h)."""
+    upload_ttl: float = 3600
+    """Lifetime in seconds of an upload URL (silent in the contract)."""
+    max_upload_bytes: int = 50 * 1024 * 1024
+    """Largest body a PUT to an upload URL may carry (413 above it)."""
+    max_body_bytes: int = 1024 * 1024
+    """Largest JSON body an API call may carry (413 above it)."""
+    speech_chars_per_second: float = 15.0
+    """Length of rendered speech: characters of text per second of audio."""
+    admin_token: str | None = None
+    """If set, admin API calls need it in the ``x-mh-mock-admin-token`` header."""
+    api_url: str = "https://api.magichour.ai"
+    """Where the API is served (in-process: the intercepted base URL)."""
+    storage_url: str = "https://videos.magichour.ai"
+    """Where upload and download URLs point (in-process: the intercepted storage host)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "progression", Progression(self.progression))
+        object.__setattr__(self, "default_outcome", Outcome.parse(self.default_outcome))
+        object.__setattr__(self, "voice_credit_rate", Fraction(str(self.voice_credit_rate)))
+        timings = {Endpoint(k): _as_timing(v) for k, v in self.timings.items()}
+        object.__setattr__(self, "timings", MappingProxyType({**_DEFAULT_TIMINGS, **timings}))
+        object.__setattr__(self, "accounts", MappingProxyType(dict(self.accounts)))
+        object.__setattr__(self, "api_url", self.api_url.rstrip("/"))
+        object.__setattr__(self, "storage_url", self.storage_url.rstrip("/"))
+        for name in ("starting_balance", "reads_per_step", "voice_prompt_limit"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < (1 if name == "reads_per_step" else 0):
+                raise ConfigError(f"{name} must be a non-negative integer, got {value!r}")
+        if self.voice_credit_rate < 0:
+            raise ConfigError(f"voice_credit_rate must be >= 0, got {self.voice_credit_rate}")
+
+    @classmethod
+    def option_names(cls) -> tuple[str, ...]:
+        """Every valid option name."""
+        return tuple(f.name for f in dataclasses.fields(cls))
+
+    def replace(self, **changes: Any) -> Config:
+        """A copy with ``changes``; an unknown name is a TypeError listing the valid ones."""
+        unknown = sorted(set(changes) - set(self.option_names()))
+        if unknown:
+            raise TypeError(
+                f"unknown mh-mock option(s) {', '.join(unknown)}; valid options are: {', '.join(self.option_names())}"
+            )
+        return dataclasses.replace(self, **changes)
+
+
+def _as_timing(value: Timing | tuple[float, float] | Mapping[str, float]) -> Timing:
+    if isinstance(value, Timing):
+        return value
+    if isinstance(value, Mapping):
+        return Timing(**value)
+    queued, rendering = value
+    return Timing(queued, rendering)

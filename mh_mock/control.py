@@ -1,0 +1,143 @@
+"""The control API of a fake, written once over the admin routes.
+
+:class:`Control` implements every control action as a call to the admin API; subclasses only say
+how a call travels: in-process straight into the dispatcher (:class:`~mh_mock.mock.MhMock`), or
+over HTTP to a live server (:class:`RemoteControl`). So a test that drives the fake's clock,
+scenarios or accounts runs unchanged against either.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from .admin import ADMIN_PREFIX
+from .clock import parse_timestamp
+from .journal import Journal
+
+__all__ = ["Control", "ControlError", "RemoteControl", "decode_admin_answer"]
+
+
+class ControlError(Exception):
+    """A control call was refused; ``status`` and ``message`` come from the admin API."""
+
+    def __init__(self, status: int, message: str) -> None:
+        self.status, self.message = status, message
+        super().__init__(f"{status}: {message}")
+
+
+class Control:
+    """Drive a fake: reset, clock, progression, projects, accounts and the journal."""
+
+    def _admin(self, method: str, path: str, body: Any = None, query: dict[str, str] | None = None) -> Any:
+        raise NotImplementedError
+
+    def reset(self, **options: Any) -> dict[str, Any]:
+        """Forget all state; ``options`` (see :class:`~mh_mock.config.Config`) last until the next reset."""
+        return self._admin("POST", "/reset", options or None)  # type: ignore[no-any-return]
+
+    def state(self) -> dict[str, Any]:
+        """The clock (``now``, ``epoch``, ``frozen``), ``progression`` and counters."""
+        return self._admin("GET", "/state")  # type: ignore[no-any-return]
+
+    def now(self) -> float:
+        """The fake's clock, in epoch seconds."""
+        return float(self.state()["epoch"])
+
+    def advance(self, seconds: float) -> dict[str, Any]:
+        """Move the fake's clock forward; every transition that falls due happens, in order."""
+        return self._admin("POST", "/clock/advance", {"seconds": seconds})  # type: ignore[no-any-return]
+
+    def set_progression(self, progression: str) -> dict[str, Any]:
+        """``"poll"``: each GET moves a project one status on; ``"clock"``: time does."""
+        return self._admin("PUT", "/progression", {"progression": str(getattr(progression, "value", progression))})  # type: ignore[no-any-return]
+
+    def projects(self, token: str | None = None) -> list[dict[str, Any]]:
+        """Every project (of ``token``), as GET bodies plus ``owner`` and ``history``."""
+        return self._admin("GET", "/projects", query={"token": token} if token else None)  # type: ignore[no-any-return]
+
+    def project(self, project_id: str) -> dict[str, Any]:
+        """One project, whoever owns it; reading it here counts no poll."""
+        return self._admin("GET", f"/projects/{project_id}")  # type: ignore[no-any-return]
+
+    def create_project(
+        self, token: str, *, endpoint: str = "voice_generator", outcome: str | None = None, **fields: Any
+    ) -> dict[str, Any]:
+        """Create a project as ``token`` would, charging credits; ``outcome`` decides how it ends
+        (``"complete"``, ``"canceled"``, ``"error"`` or ``"error:<code>"``)."""
+        body = {"token": token, "endpoint": endpoint, **fields}
+        if outcome is not None:
+            body["outcome"] = outcome
+        return self._admin("POST", "/projects", body)  # type: ignore[no-any-return]
+
+    def finish(self, project_id: str | None = None) -> list[dict[str, Any]]:
+        """Run one project (or every unfinished one) to its terminal status now."""
+        path = "/finish" if project_id is None else f"/projects/{project_id}/finish"
+        return self._admin("POST", path)  # type: ignore[no-any-return]
+
+    def cancel(self, project_id: str) -> dict[str, Any]:
+        """Cancel a queued or rendering project, as the web app does."""
+        return self._admin("POST", f"/projects/{project_id}/cancel")  # type: ignore[no-any-return]
+
+    def add_account(
+        self, token: str, credits: int | None = None, *, email: str | None = None, tier: str = "creator"
+    ) -> dict[str, Any]:
+        """Register ``token`` (needed with strict auth) with a balance."""
+        body: dict[str, Any] = {"token": token, "tier": tier}
+        if credits is not None:
+            body["credits"] = credits
+        if email is not None:
+            body["email"] = email
+        return self._admin("POST", "/accounts", body)  # type: ignore[no-any-return]
+
+    def set_balance(self, token: str, credits: int) -> dict[str, Any]:
+        """Set the credits of ``token``'s account."""
+        return self._admin("PUT", f"/accounts/{token}/credits", {"credits": credits})  # type: ignore[no-any-return]
+
+    def balance(self, token: str) -> int:
+        """The live credit balance of ``token``."""
+        return next(int(a["credits"]) for a in self.accounts() if a["token"] == token)
+
+    def accounts(self) -> list[dict[str, Any]]:
+        """Every account with ``credits``, ``charged`` and ``refunded``."""
+        return self._admin("GET", "/accounts")  # type: ignore[no-any-return]
+
+    @property
+    def journal(self) -> Journal:
+        """Every API and storage call the fake served, with query helpers."""
+        journal = Journal()
+        for entry in self._admin("GET", "/journal"):
+            entry.pop("seq")
+            entry["at"] = parse_timestamp(entry["at"])
+            journal.record(**entry)
+        return journal
+
+
+class RemoteControl(Control):
+    """The control API of a running ``mh-mock serve``, over its admin routes."""
+
+    def __init__(self, url: str, *, admin_token: str | None = None, client: httpx.Client | None = None) -> None:
+        self.url = url.rstrip("/")
+        headers = {"x-mh-mock-admin-token": admin_token} if admin_token else {}
+        self._client = client or httpx.Client(headers=headers, timeout=10)
+
+    def _admin(self, method: str, path: str, body: Any = None, query: dict[str, str] | None = None) -> Any:
+        response = self._client.request(
+            method, f"{self.url}{ADMIN_PREFIX}{path}", params=query, content=None if body is None else json.dumps(body),
+            headers={"content-type": "application/json"} if body is not None else None,
+        )  # fmt: skip
+        return decode_admin_answer(response.status_code, response.content)
+
+    def close(self) -> None:
+        """Close the HTTP client."""
+        self._client.close()
+
+
+def decode_admin_answer(status: int, content: bytes) -> Any:
+    """The JSON of an admin answer, or :class:`ControlError` for an error status."""
+    data = json.loads(content) if content else None
+    if status >= 400:
+        raise ControlError(status, data.get("message", "") if isinstance(data, dict) else str(data))
+    return data

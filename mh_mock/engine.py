@@ -1,0 +1,505 @@
+"""The engine: all state of one fake and every rule of the audio-projects API, free of HTTP.
+
+Both adapters (respx in-process, Starlette standalone) translate requests into calls on an
+:class:`Engine` and nothing more. Status is derived lazily: a project's next transition is
+computed from the fake's :class:`~mh_mock.clock.Clock` (clock progression) or from the number of
+reads (poll progression) whenever the engine is touched. There are no threads and no sleeps.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import PurePosixPath
+from typing import Any
+from urllib.parse import urlsplit
+
+from .audio import render_wav, sniff_audio
+from .clock import Clock, format_timestamp
+from .config import Config, Endpoint, Outcome, Progression
+from .errors import ConfigError, InsufficientCredits, NotFound, StorageError, Unauthorized, Unprocessable
+from .ids import IdFactory, sign
+from .journal import Journal
+from .models import Account, Project, Transition, Upload
+
+__all__ = ["EXTENSIONS", "Engine", "TransitionListener"]
+
+EXTENSIONS: dict[str, tuple[str, ...]] = {
+    "video": ("mp4", "m4v", "mov", "webm"),
+    "audio": ("mp3", "wav", "aac", "flac", "webm", "weba", "m4a", "opus", "ogg", "oga", "aiff", "amr"),
+    "image": ("png", "jpg", "jpeg", "jfif", "heic", "heif", "webp", "avif", "jp2", "tiff", "tif", "bmp"),
+}
+"""Valid upload extensions per asset type (contract: upload-urls description)."""
+
+OUTPUT_NAME = "output.wav"
+
+TransitionListener = Callable[[Project, Transition], None]
+"""Called with the project and its new transition, in order, whenever a status changes."""
+
+
+class Engine:
+    """One fake Magic Hour audio API: accounts, projects, uploads, outputs and a clock.
+
+    Every public method is thread-safe. ``token`` arguments are API keys: each is its own
+    account, and objects of one account are invisible (404) to every other.
+    """
+
+    def __init__(self, config: Config | None = None, *, clock: Clock | None = None) -> None:
+        self.base_config = self.config = config or Config()
+        self._injected_clock = clock
+        self._lock = threading.RLock()
+        self._listeners: list[TransitionListener] = []
+        self.journal = Journal()
+        """Every HTTP call the adapters served (the dispatcher writes it; reset clears it)."""
+        self.reset()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def reset(self, **options: Any) -> None:
+        """Forget everything (accounts, projects, uploads, journal) and restart ids and clock.
+
+        ``options`` override the engine's base :class:`Config` until the next reset; a
+        misspelt option is a TypeError naming the valid ones.
+        """
+        with self._lock:
+            self.config = cfg = self.base_config.replace(**options) if options else self.base_config
+            self.journal.clear()
+            self.clock = self._injected_clock or Clock(cfg.start_time, frozen=cfg.frozen_clock)
+            self._ids = IdFactory(cfg.seed)
+            self._secret = self._ids.token().encode()
+            self._accounts: dict[str, Account] = {}
+            self._projects: dict[str, Project] = {}
+            self._uploads: dict[str, Upload] = {}
+            self._active: set[str] = set()
+            self._due: list[tuple[float, int, str, int]] = []
+            self._sequence = 0
+            self.progression = cfg.progression
+            for token, credits in cfg.accounts.items():
+                self.add_account(token, credits)
+
+    def subscribe(self, listener: TransitionListener) -> Callable[[], None]:
+        """Call ``listener`` on every status change; returns a function that unsubscribes."""
+        with self._lock:
+            self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def now(self) -> float:
+        """The fake's current time (epoch seconds)."""
+        return self.clock.now()
+
+    # ------------------------------------------------------------------ accounts
+
+    def account(self, token: str | None) -> Account:
+        """The account of ``token``, created on first use unless auth is strict."""
+        if token is None or not token.strip():
+            raise Unauthorized()
+        with self._lock:
+            found = self._accounts.get(token)
+            if found is None:
+                if self.config.strict_auth:
+                    raise Unauthorized()
+                found = self._new_account(token, self.config.starting_balance)
+            return found
+
+    def add_account(
+        self, token: str, credits: int | None = None, *, email: str | None = None, tier: str = "creator"
+    ) -> Account:
+        """Register ``token`` (required in strict auth) with ``credits`` (default: starting balance)."""
+        if not token.strip():
+            raise ConfigError("a token must not be blank")
+        if tier not in ("free", "creator", "pro", "business"):
+            raise ConfigError(f"tier must be free, creator, pro or business, got {tier!r}")
+        with self._lock:
+            if token in self._accounts:
+                raise ConfigError(f"an account for token {token!r} already exists")
+            balance = self.config.starting_balance if credits is None else credits
+            account = self._new_account(token, balance)
+            account.email, account.tier = email, tier
+            return account
+
+    def set_balance(self, token: str, credits: int) -> Account:
+        """Set the credits of ``token``'s account (created if needed)."""
+        if credits < 0:
+            raise ConfigError(f"credits must be >= 0, got {credits}")
+        with self._lock:
+            account = self._accounts.get(token) or self.add_account(token, credits)
+            account.credits = credits
+            return account
+
+    def account_body(self, token: str | None) -> dict[str, Any]:
+        """``GET /v1/account``: the live balance, after any refund that is due."""
+        with self._lock:
+            account = self.account(token)
+            self._settle()
+            return {
+                "id": account.id,
+                "email": account.email,
+                "tier": account.tier,
+                "credits": account.credits,
+                "subscription": None,
+            }
+
+    def accounts(self) -> list[Account]:
+        """Every account, in creation order."""
+        with self._lock:
+            self._settle()
+            return list(self._accounts.values())
+
+    def _new_account(self, token: str, credits: int) -> Account:
+        if credits < 0:
+            raise ConfigError(f"credits must be >= 0, got {credits}")
+        account = Account(token=token, id=self._ids.new(), credits=credits)
+        self._accounts[token] = account
+        return account
+
+    # ------------------------------------------------------------------ creating projects
+
+    def create_voice(
+        self, token: str | None, *, prompt: str, voice_name: str, name: str | None = None,
+        outcome: Outcome | str | None = None,
+    ) -> Project:  # fmt: skip
+        """``POST /v1/ai-voice-generator``: charge per character and queue the job."""
+        derived = None
+        if len(prompt) > self.config.voice_prompt_limit:
+            derived = Outcome.error(
+                "text_too_long",
+                f"The text is {len(prompt)} characters long; the limit is {self.config.voice_prompt_limit}",
+            )
+        return self._create(
+            token, Endpoint.VOICE_GENERATOR, name=name, charge=self._voice_charge(prompt),
+            seconds=self._speech_seconds(prompt), outcome=outcome, derived=derived,
+        )  # fmt: skip
+
+    def clone_voice(
+        self, token: str | None, *, audio_file_path: str, prompt: str, name: str | None = None,
+        outcome: Outcome | str | None = None,
+    ) -> Project:  # fmt: skip
+        """``POST /v1/ai-voice-cloner``: the create succeeds; a bad input fails the *job*."""
+        with self._lock:
+            account = self.account(token)
+            derived = self._clone_input_problem(account.token, audio_file_path)
+            return self._create(
+                token, Endpoint.VOICE_CLONER, name=name, charge=self._voice_charge(prompt),
+                seconds=self._speech_seconds(prompt), outcome=outcome, derived=derived,
+            )  # fmt: skip
+
+    def create_music(
+        self, token: str | None, *, duration: int, prompt: str, lyrics: str | None = None,
+        instrumental: bool | None = None, name: str | None = None,
+        outcome: Outcome | str | None = None,
+    ) -> Project:  # fmt: skip
+        """``POST /v1/ai-music-generator``: one credit per second of ``duration``."""
+        del prompt, lyrics, instrumental  # they shape real music, not our test tone
+        return self._create(
+            token, Endpoint.MUSIC_GENERATOR, name=name, charge=duration, seconds=duration,
+            outcome=outcome, derived=None,
+        )  # fmt: skip
+
+    def _voice_charge(self, prompt: str) -> int:
+        return math.ceil(len(prompt) * self.config.voice_credit_rate)
+
+    def _speech_seconds(self, prompt: str) -> float:
+        return max(1.0, len(prompt) / self.config.speech_chars_per_second)
+
+    def _clone_input_problem(self, token: str, path: str) -> Outcome | None:
+        if path.startswith(("http://", "https://")):
+            parts = urlsplit(path)
+            extension = PurePosixPath(parts.path).suffix.lstrip(".").lower()
+            library = (parts.hostname or "").endswith("magichour.ai") and "audioId=" in parts.query
+            if library or extension in EXTENSIONS["audio"] or extension in EXTENSIONS["video"]:
+                return None
+            return Outcome.error(
+                "invalid_file_format",
+                f"The audio_file_path URL must end in an audio file extension, got {path!r}",
+            )
+        upload = self._uploads.get(path) if path.startswith("api-assets/") else None
+        if upload is None or upload.owner != token:
+            return Outcome.error(
+                "invalid_parameters",
+                f"audio_file_path {path!r} is not an uploaded file: request an upload URL with "
+                "POST /v1/files/upload-urls and PUT the file there first",
+            )
+        if upload.data is None:
+            return Outcome.error(
+                "invalid_parameters",
+                f"audio_file_path {path!r} was never uploaded: PUT the file to its upload_url first",
+            )
+        if sniff_audio(upload.data) is None:
+            return Outcome.error("invalid_file_format", f"{path!r} does not hold audio")
+        return None
+
+    def _create(
+        self, token: str | None, endpoint: Endpoint, *, name: str | None, charge: int,
+        seconds: float, outcome: Outcome | str | None, derived: Outcome | None,
+    ) -> Project:  # fmt: skip
+        with self._lock:
+            self._settle()
+            account = self.account(token)
+            if account.credits < charge:
+                raise InsufficientCredits()
+            now = self.now()
+            chosen = Outcome.parse(outcome) if outcome is not None else derived
+            project = Project(
+                id=self._ids.new(),
+                owner=account.token,
+                endpoint=endpoint,
+                name=name if name is not None else f"{endpoint.title} - {format_timestamp(now)}",
+                created_at=now,
+                charge=charge,
+                seconds=float(seconds),
+                outcome=chosen or self.config.default_outcome,
+                timing=self.config.timings[endpoint],
+            )
+            account.credits -= charge
+            account.charged += charge
+            self._projects[project.id] = project
+            self._active.add(project.id)
+            self._enter(project, "queued", now)
+            return project
+
+    # ------------------------------------------------------------------ reading and deleting
+
+    def get_project(self, token: str | None, project_id: str) -> dict[str, Any]:
+        """``GET /v1/audio-projects/{id}``; in poll progression the read moves the job on."""
+        with self._lock:
+            self._settle()
+            project = self._owned(token, project_id)
+            body = self.project_body(project)
+            if self.progression is Progression.POLL and not project.terminal:
+                project.reads += 1
+                if project.reads >= self.config.reads_per_step:
+                    self._step(project, self.now())
+            return body
+
+    def delete_project(self, token: str | None, project_id: str) -> None:
+        """``DELETE /v1/audio-projects/{id}``: irreversible; an unfinished job is canceled first."""
+        with self._lock:
+            self._settle()
+            project = self._owned(token, project_id)
+            if not project.terminal:
+                self._enter(project, "canceled", self.now())
+            project.enabled = False
+
+    def project_body(self, project: Project) -> dict[str, Any]:
+        """The contract's GET body for ``project``, with fresh download URLs when complete."""
+        downloads = []
+        if project.status == "complete" and project.enabled:
+            expires = round((self.now() + self.config.download_ttl) * 1000)
+            signature = sign(self._secret, "output", project.id, expires)
+            downloads.append(
+                {
+                    "url": f"{self.config.storage_url}/outputs/{project.id}/{OUTPUT_NAME}"
+                    f"?expires={expires}&signature={signature}",
+                    "expires_at": format_timestamp(expires / 1000),
+                }
+            )
+        outcome = project.outcome
+        return {
+            "id": project.id,
+            "name": project.name,
+            "status": project.status,
+            "type": project.endpoint.project_type,
+            "created_at": format_timestamp(project.created_at),
+            "enabled": project.enabled,
+            "credits_charged": project.credits_charged,
+            "downloads": downloads,
+            "error": {"message": outcome.message, "code": outcome.code} if project.status == "error" else None,
+        }
+
+    def _owned(self, token: str | None, project_id: str) -> Project:
+        account = self.account(token)
+        project = self._projects.get(project_id)
+        if project is None or project.owner != account.token:
+            raise NotFound()
+        return project
+
+    # ------------------------------------------------------------------ storage
+
+    def create_upload_urls(self, token: str | None, items: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
+        """``POST /v1/files/upload-urls``: one signed PUT URL per ``(type, extension)``, in order."""
+        with self._lock:
+            account = self.account(token)
+            for kind, extension in items:
+                allowed = EXTENSIONS.get(kind, ())
+                if extension not in allowed:
+                    raise Unprocessable(
+                        f"'{extension}' is an invalid {kind} extension. Possible extensions are '{', '.join(allowed)}'"
+                    )
+            expires = self.now() + self.config.upload_ttl
+            answer = []
+            for kind, extension in items:
+                file_path = f"api-assets/{self._ids.new()}/{kind}.{extension}"
+                self._uploads[file_path] = Upload(file_path, account.token, kind, extension, expires)
+                auth = sign(self._secret, "upload", file_path)
+                answer.append(
+                    {
+                        "upload_url": f"{self.config.storage_url}/{file_path}?auth-value={auth}",
+                        "expires_at": format_timestamp(expires),
+                        "file_path": file_path,
+                    }
+                )
+            return answer
+
+    def put_upload(self, file_path: str, auth_value: str | None, data: bytes) -> None:
+        """``PUT <upload_url>``: store the bytes (a wrong signature looks like a missing file)."""
+        with self._lock:
+            upload = self._uploads.get(file_path)
+            if upload is None or auth_value != sign(self._secret, "upload", file_path):
+                raise StorageError(404, "not_found", "Not Found")
+            if self.now() > upload.expires_at:
+                raise StorageError(
+                    403, "url_expired",
+                    f"This upload URL expired at {format_timestamp(upload.expires_at)}; "
+                    "request a new one with POST /v1/files/upload-urls",
+                )  # fmt: skip
+            self.check_upload_size(len(data))
+            upload.data = bytes(data)
+
+    def check_upload_size(self, size: int) -> None:
+        """Raise 413 if a PUT of ``size`` bytes is over the limit (adapters call it before reading)."""
+        if size > self.config.max_upload_bytes:
+            raise StorageError(
+                413, "payload_too_large",
+                f"The upload is {size} bytes; the limit is {self.config.max_upload_bytes} bytes",
+            )  # fmt: skip
+
+    def download(self, project_id: str, filename: str, expires: str | None, signature: str | None) -> bytes:
+        """``GET <downloads[].url>``: the rendered WAV, while the URL is valid and the project lives."""
+        with self._lock:
+            self._settle()
+            project = self._projects.get(project_id)
+            valid = (
+                project is not None
+                and filename == OUTPUT_NAME
+                and expires is not None
+                and expires.isdigit()
+                and signature == sign(self._secret, "output", project_id, int(expires))
+            )
+            if not valid or project is None or not project.enabled or project.status != "complete":
+                raise StorageError(404, "not_found", "Not Found")
+            if self.now() * 1000 > int(expires):  # type: ignore[arg-type]
+                raise StorageError(
+                    403, "url_expired",
+                    f"This download URL expired at {format_timestamp(int(expires) / 1000)}; "  # type: ignore[arg-type]
+                    f"GET /v1/audio-projects/{project_id} returns a fresh one",
+                )  # fmt: skip
+            key, seconds = f"{self._secret.decode()}:{project.id}", project.seconds
+        return render_wav(key, seconds)
+
+    def upload_data(self, file_path: str) -> bytes | None:
+        """The bytes PUT to ``file_path`` (control API), or None."""
+        with self._lock:
+            upload = self._uploads.get(file_path)
+            return None if upload is None else upload.data
+
+    # ------------------------------------------------------------------ control
+
+    def project(self, project_id: str) -> Project:
+        """A project by id, whoever owns it (control API); KeyError if unknown."""
+        with self._lock:
+            self._settle()
+            return self._projects[project_id]
+
+    def projects(self, token: str | None = None) -> list[Project]:
+        """Every project (of ``token`` if given), oldest first."""
+        with self._lock:
+            self._settle()
+            return [p for p in self._projects.values() if token is None or p.owner == token]
+
+    def advance(self, seconds: float) -> float:
+        """Move the clock forward and apply every transition that falls due; returns the time."""
+        with self._lock:
+            now = self.clock.advance(seconds)
+            self._settle()
+            return now
+
+    def set_progression(self, progression: Progression | str) -> None:
+        """Switch between clock- and poll-driven progression; timers restart from now."""
+        with self._lock:
+            self._settle()
+            self.progression = Progression(progression)
+            self._due.clear()
+            now = self.now()
+            for project in self._iter_active():
+                project.status_since, project.reads = now, 0
+                self._schedule(project)
+
+    def finish(self, project_id: str | None = None) -> list[Project]:
+        """Run one project (or every unfinished one) to its terminal status now."""
+        with self._lock:
+            self._settle()
+            chosen = [self._projects[project_id]] if project_id is not None else list(self._iter_active())
+            now = self.now()
+            for project in chosen:
+                while not project.terminal:
+                    self._step(project, now)
+            return chosen
+
+    def cancel(self, project_id: str) -> Project:
+        """Cancel a queued or rendering job, as the web app does (no webhook fires)."""
+        with self._lock:
+            self._settle()
+            project = self._projects[project_id]
+            if project.terminal:
+                raise ConfigError(
+                    f"project {project_id} is already {project.status}; only queued or rendering "
+                    "projects can be canceled"
+                )
+            self._enter(project, "canceled", self.now())
+            return project
+
+    # ------------------------------------------------------------------ transitions
+
+    def _iter_active(self) -> Iterable[Project]:
+        return [self._projects[pid] for pid in sorted(self._active, key=self._order)]
+
+    def _order(self, project_id: str) -> tuple[float, str]:
+        project = self._projects[project_id]
+        return (project.created_at, project_id)
+
+    def _step(self, project: Project, at: float) -> None:
+        following = "rendering" if project.status == "queued" else project.outcome.status
+        self._enter(project, following, at)
+
+    def _enter(self, project: Project, status: str, at: float) -> None:
+        project.status, project.status_since, project.reads = status, at, 0
+        project.step += 1
+        transition = Transition(project.id, status, at)
+        project.history.append(transition)
+        if project.terminal:
+            self._active.discard(project.id)
+            if status == "error" or (status == "canceled" and self.config.refund_on_cancel):
+                self._refund(project)
+        else:
+            self._schedule(project)
+        for listener in list(self._listeners):
+            listener(project, transition)
+
+    def _refund(self, project: Project) -> None:
+        if project.refunded:
+            return
+        account = self._accounts[project.owner]
+        account.credits += project.charge
+        account.refunded += project.charge
+        project.refunded = True
+
+    def _schedule(self, project: Project) -> None:
+        if self.progression is not Progression.CLOCK:
+            return
+        timing = project.timing
+        duration = timing.queued if project.status == "queued" else timing.rendering
+        self._sequence += 1
+        heapq.heappush(self._due, (project.status_since + duration, self._sequence, project.id, project.step))
+
+    def _settle(self) -> None:
+        """Apply, in time order, every clock transition due by now."""
+        if not self._due:
+            return
+        now = self.now()
+        while self._due and self._due[0][0] <= now:
+            due, _, project_id, step = heapq.heappop(self._due)
+            project = self._projects.get(project_id)
+            if project is not None and project.step == step and not project.terminal:
+                self._step(project, due)

@@ -1,0 +1,44 @@
+"""Deterministic cuid-like identifiers and URL signatures."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import random
+import threading
+
+__all__ = ["IdFactory", "sign"]
+
+_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+class IdFactory:
+    """Makes cuid-shaped ids (``c`` + 24 lowercase base-36 characters), unique per factory.
+
+    Given a seed the sequence is reproducible; without one it is random.
+    """
+
+    def __init__(self, seed: int | str | None = None) -> None:
+        self._random = random.Random(seed)
+        self._issued: set[str] = set()
+        self._lock = threading.Lock()
+
+    def new(self) -> str:
+        """A fresh id, never returned before by this factory."""
+        with self._lock:
+            while True:
+                ident = "c" + "".join(self._random.choices(_ALPHABET, k=24))
+                if ident not in self._issued:
+                    self._issued.add(ident)
+                    return ident
+
+    def token(self, nbytes: int = 16) -> str:
+        """Random hex from the same seeded stream (for secrets)."""
+        with self._lock:
+            return self._random.randbytes(nbytes).hex()
+
+
+def sign(secret: bytes, *parts: object) -> str:
+    """A short HMAC-SHA256 signature (hex) over ``parts``, for unguessable storage URLs."""
+    message = "\x1f".join(str(part) for part in parts).encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()[:32]

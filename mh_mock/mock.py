@@ -1,0 +1,167 @@
+"""In-process mode: the fake behind respx, for every httpx client in the process.
+
+``MhMock`` registers one catch-all respx route per host (the API base URL and the storage host)
+whose side effect hands the request to the shared :class:`~mh_mock.dispatch.Dispatcher`.
+Because respx patches httpx itself, fresh ``httpx.Client()`` instances (which the official SDK
+uses for uploads and downloads) are intercepted too; no socket is opened.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import respx
+
+from .admin import ADMIN_PREFIX
+from .config import Config
+from .control import Control, decode_admin_answer
+from .dispatch import Dispatcher, Request, dump_json
+from .engine import Engine
+from .journal import Journal
+from .routes import Surface
+
+__all__ = ["MhMock"]
+
+
+class MhMock(Control):
+    """A stateful fake of the Magic Hour audio API, intercepting httpx in this process.
+
+    Use it as a context manager (or :meth:`start` / :meth:`stop`)::
+
+        with MhMock(seed=1) as fake:
+            client = magic_hour.Client(token="test")   # default base URL: intercepted
+            ...
+            fake.advance(10)
+
+    ``config`` and ``options`` (any :class:`~mh_mock.config.Config` field) set the behaviour.
+    Pass ``router`` to share a respx router you already use (its other routes keep working);
+    otherwise requests to other hosts follow respx's usual ``assert_all_mocked`` rule.
+    """
+
+    def __init__(
+        self,
+        config: Config | None = None,
+        *,
+        router: respx.MockRouter | None = None,
+        assert_all_mocked: bool = True,
+        **options: Any,
+    ) -> None:
+        config = (config or Config()).replace(**options) if options else (config or Config())
+        self.engine = Engine(config)
+        self.dispatcher = Dispatcher(self.engine)
+        self._owns_router = router is None
+        self.router = router or respx.MockRouter(
+            assert_all_called=False, assert_all_mocked=assert_all_mocked, using="httpx"
+        )
+        self._routes: list[respx.Route] = []
+        self._started = False
+        api, storage = urlsplit(config.api_url), urlsplit(config.storage_url)
+        self._api_prefix = api.path.rstrip("/")
+        self._storage_prefix = storage.path.rstrip("/")
+        same_host = (api.scheme, api.netloc) == (storage.scheme, storage.netloc)
+        self._hosts = [
+            (
+                api,
+                self._api_prefix,
+                frozenset({Surface.API, Surface.ADMIN} | ({Surface.STORAGE} if same_host else set())),
+            )
+        ]
+        if not same_host:
+            self._hosts.append((storage, self._storage_prefix, frozenset({Surface.STORAGE})))
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> MhMock:
+        """Start intercepting the API and storage hosts."""
+        if self._started:
+            return self
+        for parts, prefix, surfaces in self._hosts:
+            pattern: dict[str, Any] = {"scheme": parts.scheme, "host": parts.hostname}
+            if parts.port is not None:
+                pattern["port"] = parts.port
+            if prefix:
+                pattern["path__startswith"] = prefix + "/"
+            route = self.router.route(name=f"mh-mock {parts.netloc}{prefix}", **pattern)
+            route.side_effect = self._side_effect(prefix, surfaces)
+            self._routes.append(route)
+        if self._owns_router:
+            self.router.start()
+        self._started = True
+        return self
+
+    def stop(self) -> None:
+        """Stop intercepting (state is kept until :meth:`reset`)."""
+        if not self._started:
+            return
+        if self._owns_router:
+            self.router.stop(quiet=True)
+        else:
+            for route in self._routes:
+                self.router.routes.pop(route.name, None)
+        self._routes.clear()
+        self._started = False
+
+    def __enter__(self) -> MhMock:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ requests
+
+    @property
+    def config(self) -> Config:
+        """The options in force (a reset with options changes them until the next reset)."""
+        return self.engine.config
+
+    @property
+    def api_url(self) -> str:
+        """Base URL of the fake API (pass it as ``base_url`` to clients)."""
+        return self.engine.config.api_url
+
+    @property
+    def journal(self) -> Journal:
+        """Every call the fake served (the live journal, not a copy)."""
+        return self.engine.journal
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        """A plain httpx handler: ``httpx.MockTransport(fake.handler)`` works without respx."""
+        for parts, prefix, surfaces in self._hosts:
+            if request.url.host == parts.hostname and request.url.path.startswith(prefix):
+                return self._side_effect(prefix, surfaces)(request)
+        return httpx.Response(404, json={"code": "not_found", "message": f"{request.url} is not served by this fake"})
+
+    def _side_effect(self, prefix: str, surfaces: frozenset[Surface]) -> Any:
+        handle = self.dispatcher.handle
+        cut = len(prefix)
+
+        def side_effect(request: httpx.Request) -> httpx.Response:
+            try:
+                body = request.content
+            except httpx.RequestNotRead:
+                body = request.read()
+            url = request.url
+            answer = handle(
+                Request(request.method, str(url), url.path[cut:] or "/", url.params, request.headers, body),
+                surfaces,
+            )
+            return httpx.Response(answer.status, headers=answer.headers, content=answer.content)
+
+        return side_effect
+
+    def _admin(self, method: str, path: str, body: Any = None, query: dict[str, str] | None = None) -> Any:
+        url = f"{self.api_url}{ADMIN_PREFIX}{path}"
+        admin_headers = {"content-type": "application/json"}
+        if self.engine.config.admin_token:
+            admin_headers["x-mh-mock-admin-token"] = self.engine.config.admin_token
+        answer = self.dispatcher.handle(
+            Request(
+                method, url, ADMIN_PREFIX + path, query or {}, admin_headers, b"" if body is None else dump_json(body)
+            )
+        )
+        return decode_admin_answer(answer.status, answer.content)

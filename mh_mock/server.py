@@ -1,0 +1,79 @@
+"""Standalone mode: the fake as a Starlette app, for uvicorn (``mh-mock serve``).
+
+The app has two routes: ``/openapi.json`` (the served document) and a catch-all that hands
+every request to the shared :class:`~mh_mock.dispatch.Dispatcher`, so routing, validation and
+errors are exactly those of the in-process mode.
+"""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.requests import Request as StarletteRequest
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .config import Config, Progression
+from .dispatch import Dispatcher, Request, dump_json
+from .engine import Engine
+from .errors import PayloadTooLarge
+from .openapi import served_document
+
+__all__ = ["create_app", "standalone_config"]
+
+_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+def standalone_config(url: str, **options: object) -> Config:
+    """Defaults for a server at ``url``: real time, clock progression, URLs on the server."""
+    defaults: dict[str, object] = {
+        "frozen_clock": False,
+        "progression": Progression.CLOCK,
+        "api_url": url,
+        "storage_url": url,
+    }
+    return Config().replace(**{**defaults, **options})
+
+
+def create_app(engine: Engine | None = None) -> Starlette:
+    """A Starlette app serving ``engine`` (default: a standalone engine on 127.0.0.1:8000)."""
+    engine = engine or Engine(standalone_config("http://127.0.0.1:8000"))
+    dispatcher = Dispatcher(engine)
+    document = dump_json(served_document(engine.config.api_url))
+
+    async def openapi(_: StarletteRequest) -> Response:
+        return Response(document, media_type="application/json")
+
+    async def catch_all(request: StarletteRequest) -> Response:
+        try:
+            body = await _read_body(request, engine)
+        except PayloadTooLarge as error:
+            return JSONResponse(error.body(), status_code=error.status)
+        answer = dispatcher.handle(
+            Request(request.method, str(request.url), request.url.path, request.query_params, request.headers, body)
+        )
+        return Response(answer.content, status_code=answer.status, headers=answer.headers)
+
+    app = Starlette(
+        routes=[
+            Route("/openapi.json", openapi, methods=["GET"]),
+            Route("/{path:path}", catch_all, methods=_METHODS),
+        ]
+    )
+    app.state.engine = engine
+    return app
+
+
+async def _read_body(request: StarletteRequest, engine: Engine) -> bytes:
+    """The body, refused with 413 before it is all in memory when it is over the limit."""
+    config = engine.config
+    limit = max(config.max_body_bytes, config.max_upload_bytes)
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"The request body is {declared} bytes; the limit is {limit} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"The request body is over the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)

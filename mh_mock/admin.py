@@ -79,6 +79,7 @@ def call_body(call: Call) -> dict[str, Any]:
         "body": {"bytes": len(call.body)} if isinstance(call.body, bytes) else call.body,
         "status": call.status,
         "project_id": call.project_id,
+        "response": call.response,
     }
 
 

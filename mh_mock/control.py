@@ -31,6 +31,11 @@ class ControlError(Exception):
 class Control:
     """Drive a fake: reset, clock, progression, projects, accounts and the journal."""
 
+    @property
+    def api_url(self) -> str:
+        """Base URL of the fake API (what to pass as ``base_url`` to clients)."""
+        raise NotImplementedError
+
     def _admin(self, method: str, path: str, body: Any = None, query: dict[str, str] | None = None) -> Any:
         raise NotImplementedError
 
@@ -129,6 +134,11 @@ class RemoteControl(Control):
             headers={"content-type": "application/json"} if body is not None else None,
         )  # fmt: skip
         return decode_admin_answer(response.status_code, response.content)
+
+    @property
+    def api_url(self) -> str:
+        """The server's URL: API, storage and admin routes are all served there."""
+        return self.url
 
     def close(self) -> None:
         """Close the HTTP client."""

@@ -1,0 +1,106 @@
+"""Both adapters serve one route table; the console script and the vendored contract."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mh_mock.admin import ADMIN_ROUTES
+from mh_mock.contract import openapi_document
+from mh_mock.mock import MhMock
+from mh_mock.routes import API_ROUTES, STORAGE_ROUTES
+from mh_mock.server import create_app
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "contract"
+
+
+def test_the_route_table_is_exactly_the_contracts_operations() -> None:
+    contract = {(m.upper(), p) for p, item in openapi_document()["paths"].items() for m in item}
+    assert {(r.method, r.path) for r in API_ROUTES} == contract
+
+
+def test_both_adapters_answer_every_route_the_same(live_server: object) -> None:
+    """A request that no route would reject gets the same status in both modes."""
+    probes = [(r.method, r.path.replace("{id}", "nope").replace("{asset}", "x").replace("{name}", "y.wav").replace("{token}", "t")) for r in (*API_ROUTES, *STORAGE_ROUTES, *ADMIN_ROUTES) if "reset" not in r.path]
+    headers = {"authorization": "Bearer parity"}
+    with MhMock(storage_url="https://api.magichour.ai") as fake:
+        local = [httpx.request(m, f"{fake.api_url}{p}", headers=headers).status_code for m, p in probes]
+    live_url = live_server.url  # type: ignore[attr-defined]
+    remote = [httpx.request(m, f"{live_url}{p}", headers=headers).status_code for m, p in probes]
+    assert local == remote
+    assert 200 in local and 404 in local and 400 in local
+
+
+def test_fakes_are_isolated_from_each_other() -> None:
+    with MhMock(seed=1) as first:
+        httpx.get("https://api.magichour.ai/v1/account", headers={"authorization": "Bearer a"})
+    with MhMock(seed=1) as second:
+        assert second.accounts() == []
+    assert len(first.accounts()) == 1
+
+
+def test_a_base_url_with_a_path_prefix_is_served_under_it() -> None:
+    base = "https://api.sideko.dev/v1/mock/magichour/magic-hour/0.90.0"
+    with MhMock(api_url=base) as fake:
+        answer = httpx.get(f"{base}/v1/account", headers={"authorization": "Bearer a"})
+        assert answer.status_code == 200
+        assert fake.journal.last.route == "account.get"
+
+
+def test_mock_transport_works_without_respx() -> None:
+    fake = MhMock()
+    with httpx.Client(transport=httpx.MockTransport(fake.handler)) as client:
+        answer = client.get("https://api.magichour.ai/v1/account", headers={"authorization": "Bearer a"})
+    assert answer.json()["credits"] == 10_000
+
+
+def test_the_openapi_document_is_served(live_server: object) -> None:
+    document = httpx.get(f"{live_server.url}/openapi.json").json()  # type: ignore[attr-defined]
+    assert document["servers"] == [{"url": live_server.url}]  # type: ignore[attr-defined]
+    assert "/v1/ai-voice-generator" in document["paths"]
+    assert "/mh-mock-api/clock/advance" in document["paths"]
+
+
+@pytest.mark.skipif(not SHARED.exists(), reason="shared/contract is not beside this checkout")
+@pytest.mark.parametrize("name", ["openapi-audio.json", "webhooks-audio.json"])
+def test_vendored_contract_matches_shared(name: str) -> None:
+    vendored = Path(__file__).resolve().parents[1] / "mh_mock" / "contract" / name
+    assert json.loads(vendored.read_text()) == json.loads((SHARED / name).read_text())
+
+
+def test_serve_help_explains_every_option() -> None:
+    result = subprocess.run([sys.executable, "-m", "mh_mock", "serve", "--help"], capture_output=True, text=True, check=True)
+    for option in ("--host", "--port", "--random-seed", "--balance", "--progression", "--strict-auth", "--admin-token", "--token"):
+        assert option in result.stdout
+    assert "default: 127.0.0.1" in result.stdout and "default: 8000" in result.stdout
+
+
+def test_mh_mock_serve_runs_a_working_server() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mh_mock", "serve", "--port", str(port)],
+        stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    try:
+        assert process.stderr is not None
+        lines = []
+        for line in process.stderr:  # uvicorn says so once the socket is listening
+            lines.append(line)
+            if "Uvicorn running on" in line:
+                break
+        assert f"serving the Magic Hour audio API fake at http://127.0.0.1:{port}" in lines[0], lines
+        answer = httpx.get(f"http://127.0.0.1:{port}/v1/account", headers={"authorization": "Bearer cli"})
+        assert answer.json()["credits"] == 10_000
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        process.stderr.close()  # type: ignore[union-attr]

@@ -151,6 +151,16 @@ def _cancel(x: Exchange) -> Result:
     return 200, project_summary(x.engine, x.engine.cancel(x.params["id"]))
 
 
+def _step(x: Exchange) -> Result:
+    _project(x.engine, x.params["id"])
+    return 200, project_summary(x.engine, x.engine.step(x.params["id"]))
+
+
+def _delete(x: Exchange) -> Result:
+    _project(x.engine, x.params["id"])
+    return 200, project_summary(x.engine, x.engine.delete(x.params["id"]))
+
+
 def _account_summary(x: Exchange, token: str) -> dict[str, Any]:
     account = x.engine.account(token)
     return {"token": token, **x.engine.account_body(token), "charged": account.charged, "refunded": account.refunded}
@@ -166,7 +176,7 @@ def _add_account(x: Exchange) -> Result:
         token,
         _arg(x, "credits", int, required=False),
         email=_arg(x, "email", str, required=False),
-        tier=_arg(x, "tier", str, "creator"),
+        tier=_arg(x, "tier", str, required=False),
     )
     return 200, _account_summary(x, token)
 
@@ -195,6 +205,8 @@ ADMIN_ROUTES: tuple[Route, ...] = (
     _admin("GET", "/projects/{id}", "project", _one_project, "One project without counting a read"),
     _admin("POST", "/projects/{id}/finish", "finish_one", _finish, "Run one project to its terminal status"),
     _admin("POST", "/projects/{id}/cancel", "cancel", _cancel, "Cancel a queued or rendering project"),
+    _admin("POST", "/projects/{id}/step", "step", _step, "Move an unfinished project one status on"),
+    _admin("DELETE", "/projects/{id}", "delete", _delete, "Delete a project as its owner would"),
     _admin("POST", "/finish", "finish_all", _finish, "Run every unfinished project to its terminal status"),
     _admin("GET", "/accounts", "accounts", _accounts, "Every account with its ledger"),
     _admin("POST", "/accounts", "add_account", _add_account, "Register a token {token, credits?, email?, tier?}"),

@@ -33,6 +33,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--public-url",
         help="base URL clients use to reach the server, for upload and download URLs (default: http://HOST:PORT)",
     )
+    serve.add_argument(
+        "--seed", metavar="FILE|NAME",
+        help="start with the accounts, uploads and projects of a seed file (a JSON path, or a bundled "
+        "name: 'examples' reproduces the vendor's mock server, 'every-status' has a project in each state); "
+        "reapplied on every reset",
+    )  # fmt: skip
     serve.add_argument("--random-seed", help="seed for ids, URL signatures and audio: same seed, same run")
     serve.add_argument("--balance", type=int, default=10_000, help="credits of each new account (default: %(default)s)")
     serve.add_argument(
@@ -82,6 +88,7 @@ def serve(args: argparse.Namespace) -> int:
         "voice_credit_rate": args.voice_credit_rate,
         "default_outcome": args.default_outcome,
         "accounts": {token: args.balance if credits is None else credits for token, credits in args.token},
+        "preload": args.seed,
     }
     if args.queued is not None or args.rendering is not None:
         base = standalone_config(url).timings

@@ -124,6 +124,12 @@ class Config:
     """The clock stands still until advanced (tests); False follows real time (standalone)."""
     start_time: float | None = None
     """Epoch seconds the clock starts at; None means the real time at creation."""
+    account_tier: str = "creator"
+    """``tier`` of accounts created on first use (free, creator, pro or business)."""
+    account_email: str | None = None
+    """``email`` of accounts created on first use."""
+    preload: str | Mapping[str, Any] | None = None
+    """A seed file (path, bundled name such as ``"examples"``, or document) applied on every reset."""
     strict_auth: bool = False
     """Only accept tokens registered with :meth:`Engine.add_account` (or ``accounts``)."""
     accounts: Mapping[str, int] = field(default_factory=dict)
@@ -166,6 +172,8 @@ class Config:
             value = getattr(self, name)
             if not isinstance(value, int) or value < (1 if name == "reads_per_step" else 0):
                 raise ConfigError(f"{name} must be a non-negative integer, got {value!r}")
+        if self.account_tier not in ("free", "creator", "pro", "business"):
+            raise ConfigError(f"account_tier must be free, creator, pro or business, got {self.account_tier!r}")
         if self.voice_credit_rate < 0:
             raise ConfigError(f"voice_credit_rate must be >= 0, got {self.voice_credit_rate}")
 

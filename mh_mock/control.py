@@ -82,6 +82,14 @@ class Control:
         path = "/finish" if project_id is None else f"/projects/{project_id}/finish"
         return self._admin("POST", path)  # type: ignore[no-any-return]
 
+    def step(self, project_id: str) -> dict[str, Any]:
+        """Move an unfinished project one status on, without counting a poll."""
+        return self._admin("POST", f"/projects/{project_id}/step")  # type: ignore[no-any-return]
+
+    def delete(self, project_id: str) -> dict[str, Any]:
+        """Delete a project as its owner would (nothing is recorded in the journal)."""
+        return self._admin("DELETE", f"/projects/{project_id}")  # type: ignore[no-any-return]
+
     def cancel(self, project_id: str) -> dict[str, Any]:
         """Cancel a queued or rendering project, as the web app does."""
         return self._admin("POST", f"/projects/{project_id}/cancel")  # type: ignore[no-any-return]

@@ -23,6 +23,7 @@ from .errors import ConfigError, InsufficientCredits, NotFound, StorageError, Un
 from .ids import IdFactory, sign
 from .journal import Journal
 from .models import Account, Project, Transition, Upload
+from .seeds import apply_seed, load_seed
 
 __all__ = ["EXTENSIONS", "Engine", "TransitionListener"]
 
@@ -34,6 +35,9 @@ EXTENSIONS: dict[str, tuple[str, ...]] = {
 """Valid upload extensions per asset type (contract: upload-urls description)."""
 
 OUTPUT_NAME = "output.wav"
+
+PUBLIC = "*"
+"""Owner of seeded example objects that every token may read (the vendor mock's ``cuid-example``)."""
 
 TransitionListener = Callable[[Project, Transition], None]
 """Called with the project and its new transition, in order, whenever a status changes."""
@@ -64,7 +68,11 @@ class Engine:
         misspelt option is a TypeError naming the valid ones.
         """
         with self._lock:
-            self.config = cfg = self.base_config.replace(**options) if options else self.base_config
+            cfg = self.base_config.replace(**options) if options else self.base_config
+            seed = load_seed(cfg.preload) if cfg.preload is not None else None
+            if seed is not None and seed.get("config"):
+                cfg = self.base_config.replace(**{**seed["config"], **options})
+            self.config = cfg
             self.journal.clear()
             self.clock = self._injected_clock or Clock(cfg.start_time, frozen=cfg.frozen_clock)
             self._ids = IdFactory(cfg.seed)
@@ -78,6 +86,8 @@ class Engine:
             self.progression = cfg.progression
             for token, credits in cfg.accounts.items():
                 self.add_account(token, credits)
+            if seed is not None:
+                apply_seed(self, seed)
 
     def subscribe(self, listener: TransitionListener) -> Callable[[], None]:
         """Call ``listener`` on every status change; returns a function that unsubscribes."""
@@ -104,19 +114,20 @@ class Engine:
             return found
 
     def add_account(
-        self, token: str, credits: int | None = None, *, email: str | None = None, tier: str = "creator"
+        self, token: str, credits: int | None = None, *, email: str | None = None, tier: str | None = None
     ) -> Account:
         """Register ``token`` (required in strict auth) with ``credits`` (default: starting balance)."""
         if not token.strip():
             raise ConfigError("a token must not be blank")
-        if tier not in ("free", "creator", "pro", "business"):
+        if tier is not None and tier not in ("free", "creator", "pro", "business"):
             raise ConfigError(f"tier must be free, creator, pro or business, got {tier!r}")
         with self._lock:
             if token in self._accounts:
                 raise ConfigError(f"an account for token {token!r} already exists")
             balance = self.config.starting_balance if credits is None else credits
             account = self._new_account(token, balance)
-            account.email, account.tier = email, tier
+            account.email = email if email is not None else account.email
+            account.tier = tier if tier is not None else account.tier
             return account
 
     def set_balance(self, token: str, credits: int) -> Account:
@@ -150,7 +161,8 @@ class Engine:
     def _new_account(self, token: str, credits: int) -> Account:
         if credits < 0:
             raise ConfigError(f"credits must be >= 0, got {credits}")
-        account = Account(token=token, id=self._ids.new(), credits=credits)
+        config = self.config
+        account = Account(token, self._ids.new(), credits, config.account_email, config.account_tier)
         self._accounts[token] = account
         return account
 
@@ -215,7 +227,7 @@ class Engine:
                 f"The audio_file_path URL must end in an audio file extension, got {path!r}",
             )
         upload = self._uploads.get(path) if path.startswith("api-assets/") else None
-        if upload is None or upload.owner != token:
+        if upload is None or upload.owner not in (token, PUBLIC):
             return Outcome.error(
                 "invalid_parameters",
                 f"audio_file_path {path!r} is not an uploaded file: request an upload URL with "
@@ -277,10 +289,12 @@ class Engine:
         """``DELETE /v1/audio-projects/{id}``: irreversible; an unfinished job is canceled first."""
         with self._lock:
             self._settle()
-            project = self._owned(token, project_id)
-            if not project.terminal:
-                self._enter(project, "canceled", self.now())
-            project.enabled = False
+            self._disable(self._owned(token, project_id))
+
+    def _disable(self, project: Project) -> None:
+        if not project.terminal:
+            self._enter(project, "canceled", self.now())
+        project.enabled = False
 
     def project_body(self, project: Project) -> dict[str, Any]:
         """The contract's GET body for ``project``, with fresh download URLs when complete."""
@@ -311,7 +325,7 @@ class Engine:
     def _owned(self, token: str | None, project_id: str) -> Project:
         account = self.account(token)
         project = self._projects.get(project_id)
-        if project is None or project.owner != account.token:
+        if project is None or project.owner not in (account.token, PUBLIC):
             raise NotFound()
         return project
 
@@ -437,6 +451,64 @@ class Engine:
                     self._step(project, now)
             return chosen
 
+    def step(self, project_id: str) -> Project:
+        """Move one unfinished project one status on now, without counting a read."""
+        with self._lock:
+            self._settle()
+            project = self._projects[project_id]
+            if project.terminal:
+                raise ConfigError(f"project {project_id} is already {project.status}; it cannot move on")
+            self._step(project, self.now())
+            return project
+
+    def delete(self, project_id: str) -> Project:
+        """Delete a project as its owner would (control API); returns it."""
+        with self._lock:
+            self._settle()
+            project = self._projects[project_id]
+            self._disable(project)
+            return project
+
+    def import_project(
+        self, *, project_id: str, owner: str, endpoint: Endpoint, status: str, name: str | None = None,
+        charge: int = 0, seconds: float = 10.0, outcome: Outcome | None = None, enabled: bool = True,
+    ) -> Project:  # fmt: skip
+        """Put a project straight into the store (seed files); ``owner`` may be :data:`PUBLIC`."""
+        if status not in ("queued", "rendering", "complete", "error", "canceled"):
+            raise ConfigError(f"status must be queued, rendering, complete, error or canceled, got {status!r}")
+        with self._lock:
+            if project_id in self._projects:
+                raise ConfigError(f"a project with id {project_id!r} already exists")
+            now = self.now()
+            if outcome is None:
+                outcome = Outcome(status) if status in ("complete", "canceled") else self.config.default_outcome
+            if status == "error" and outcome.status != "error":
+                outcome = Outcome.error()
+            project = Project(
+                id=project_id, owner=owner, endpoint=endpoint, created_at=now, charge=charge, seconds=seconds,
+                name=name if name is not None else f"{endpoint.title} - {format_timestamp(now)}",
+                outcome=outcome, timing=self.config.timings[endpoint], enabled=enabled,
+            )  # fmt: skip
+            project.refunded = status in ("error", "canceled")  # nobody paid for an imported project
+            self._projects[project_id] = project
+            self._active.add(project_id)
+            self._enter(project, "queued", now)
+            while project.status != status:
+                self._step(project, now)
+            if not enabled:
+                self._disable(project)
+            return project
+
+    def import_upload(self, file_path: str, owner: str, data: bytes) -> Upload:
+        """Store an already-uploaded asset (seed files); ``owner`` may be :data:`PUBLIC`."""
+        if not file_path.startswith("api-assets/"):
+            raise ConfigError(f"uploaded file paths start with 'api-assets/', got {file_path!r}")
+        kind_extension = file_path.rsplit(".", 1)[-1].lower()
+        with self._lock:
+            upload = Upload(file_path, owner, "audio", kind_extension, float("inf"), bytes(data))
+            self._uploads[file_path] = upload
+            return upload
+
     def cancel(self, project_id: str) -> Project:
         """Cancel a queued or rendering job, as the web app does (no webhook fires)."""
         with self._lock:
@@ -480,10 +552,12 @@ class Engine:
     def _refund(self, project: Project) -> None:
         if project.refunded:
             return
-        account = self._accounts[project.owner]
+        project.refunded = True
+        account = self._accounts.get(project.owner)
+        if account is None:  # a public seeded example: nobody paid for it
+            return
         account.credits += project.charge
         account.refunded += project.charge
-        project.refunded = True
 
     def _schedule(self, project: Project) -> None:
         if self.progression is not Progression.CLOCK:

@@ -46,13 +46,19 @@ def test_errors_raise_one_exception_type_with_status_code_and_message(client: Cl
     fake.set_balance(TOKEN, 0)
     with pytest.raises(MagicHourError) as caught:
         client.create_music(15, "ambient")
-    assert (caught.value.status, caught.value.code, caught.value.message) == (402, "insufficient_credits", "Payment required")
+    assert (caught.value.status, caught.value.code, caught.value.message) == (
+        402,
+        "insufficient_credits",
+        "Payment required",
+    )
     with pytest.raises(MagicHourError) as missing:
         client.get("nope")
     assert (missing.value.status, missing.value.code) == (404, "not_found")
 
 
-def test_upload_then_clone_and_a_non_audio_upload_fails_the_job(client: Client, fake: Control, wav_file: Path, tmp_path: Path) -> None:
+def test_upload_then_clone_and_a_non_audio_upload_fails_the_job(
+    client: Client, fake: Control, wav_file: Path, tmp_path: Path
+) -> None:
     good = client.clone_voice(client.upload_file(wav_file), "Clone me")
     assert client.wait(good["id"], interval=0)["status"] == "complete"
 

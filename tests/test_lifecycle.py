@@ -69,7 +69,12 @@ def test_one_big_advance_applies_every_transition_at_its_own_time_and_in_order()
 def test_poll_progression_moves_one_step_per_read_and_the_first_read_shows_queued() -> None:
     engine = _engine()
     project_id = _voice(engine)
-    assert [engine.get_project(T, project_id)["status"] for _ in range(4)] == ["queued", "rendering", "complete", "complete"]
+    assert [engine.get_project(T, project_id)["status"] for _ in range(4)] == [
+        "queued",
+        "rendering",
+        "complete",
+        "complete",
+    ]
 
 
 def test_reads_per_step_slows_poll_progression() -> None:
@@ -112,7 +117,10 @@ def test_error_refunds_the_charge_and_updates_the_ledger() -> None:
     assert engine.get_project(T, project_id)["credits_charged"] == 0
 
 
-@pytest.mark.parametrize(("rate", "characters", "charge"), [("0.1", 19, 2), ("0.1", 30, 3), ("0.05", 100, 5), ("0.05", 2000, 100), ("0.1", 1, 1)])
+@pytest.mark.parametrize(
+    ("rate", "characters", "charge"),
+    [("0.1", 19, 2), ("0.1", 30, 3), ("0.05", 100, 5), ("0.05", 2000, 100), ("0.1", 1, 1)],
+)
 def test_voice_charge_is_per_character_rounded_up(rate: str, characters: int, charge: int) -> None:
     engine = _engine(voice_credit_rate=rate)
     assert engine.create_voice(T, prompt="a" * characters, voice_name="Elon Musk").charge == charge
@@ -225,7 +233,9 @@ def test_reset_options_last_until_the_next_reset() -> None:
 
 
 def test_a_misspelt_option_names_the_valid_ones() -> None:
-    with pytest.raises(TypeError, match=r"unknown mh-mock option\(s\) starting_balanse; valid options are: starting_balance, seed"):
+    with pytest.raises(
+        TypeError, match=r"unknown mh-mock option\(s\) starting_balanse; valid options are: starting_balance, seed"
+    ):
         Config().replace(starting_balanse=3)
 
 

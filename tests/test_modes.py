@@ -16,7 +16,6 @@ from mh_mock.admin import ADMIN_ROUTES
 from mh_mock.contract import openapi_document
 from mh_mock.mock import MhMock
 from mh_mock.routes import API_ROUTES, STORAGE_ROUTES
-from mh_mock.server import create_app
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "contract"
 
@@ -28,7 +27,14 @@ def test_the_route_table_is_exactly_the_contracts_operations() -> None:
 
 def test_both_adapters_answer_every_route_the_same(live_server: object) -> None:
     """A request that no route would reject gets the same status in both modes."""
-    probes = [(r.method, r.path.replace("{id}", "nope").replace("{asset}", "x").replace("{name}", "y.wav").replace("{token}", "t")) for r in (*API_ROUTES, *STORAGE_ROUTES, *ADMIN_ROUTES) if "reset" not in r.path]
+    probes = [
+        (
+            r.method,
+            r.path.replace("{id}", "nope").replace("{asset}", "x").replace("{name}", "y.wav").replace("{token}", "t"),
+        )
+        for r in (*API_ROUTES, *STORAGE_ROUTES, *ADMIN_ROUTES)
+        if "reset" not in r.path
+    ]
     headers = {"authorization": "Bearer parity"}
     with MhMock(storage_url="https://api.magichour.ai") as fake:
         local = [httpx.request(m, f"{fake.api_url}{p}", headers=headers).status_code for m, p in probes]
@@ -76,8 +82,19 @@ def test_vendored_contract_matches_shared(name: str) -> None:
 
 
 def test_serve_help_explains_every_option() -> None:
-    result = subprocess.run([sys.executable, "-m", "mh_mock", "serve", "--help"], capture_output=True, text=True, check=True)
-    for option in ("--host", "--port", "--random-seed", "--balance", "--progression", "--strict-auth", "--admin-token", "--token"):
+    result = subprocess.run(
+        [sys.executable, "-m", "mh_mock", "serve", "--help"], capture_output=True, text=True, check=True
+    )
+    for option in (
+        "--host",
+        "--port",
+        "--random-seed",
+        "--balance",
+        "--progression",
+        "--strict-auth",
+        "--admin-token",
+        "--token",
+    ):
         assert option in result.stdout
     assert "default: 127.0.0.1" in result.stdout and "default: 8000" in result.stdout
 

@@ -13,7 +13,7 @@ from typing import Any
 from .catalogue import job_error_message
 from .errors import ConfigError
 
-__all__ = ["Config", "Endpoint", "Outcome", "Progression", "Timing"]
+__all__ = ["Config", "Endpoint", "Outcome", "Progression", "Timing", "to_jsonable"]
 
 
 class Progression(str, Enum):
@@ -83,10 +83,14 @@ class Outcome:
         return cls("error", code, message)
 
     @classmethod
-    def parse(cls, value: str | Outcome) -> Outcome:
-        """``"complete"``, ``"canceled"``, ``"error"`` or ``"error:<code>"`` → Outcome."""
+    def parse(cls, value: str | Outcome | Mapping[str, Any]) -> Outcome:
+        """``"complete"``, ``"canceled"``, ``"error"``, ``"error:<code>"`` or a mapping of the fields → Outcome."""
         if isinstance(value, Outcome):
             return value
+        if isinstance(value, Mapping):
+            return cls(**value)
+        if not isinstance(value, str):
+            raise ConfigError(f"an outcome is 'complete', 'canceled', 'error' or 'error:<code>', got {value!r}")
         status, _, code = value.partition(":")
         return cls.error(code or "unknown_error") if status == "error" else cls(status)
 
@@ -190,6 +194,23 @@ class Config:
                 f"unknown mh-mock option(s) {', '.join(unknown)}; valid options are: {', '.join(self.option_names())}"
             )
         return dataclasses.replace(self, **changes)
+
+
+def to_jsonable(value: Any) -> Any:
+    """Config option values as JSON (for the admin API): the inverse of what Config accepts."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Fraction):
+        return str(value)
+    if isinstance(value, Timing):
+        return [value.queued, value.rendering]
+    if isinstance(value, Outcome):
+        return {k: v for k, v in dataclasses.asdict(value).items() if v is not None}
+    if isinstance(value, Mapping):
+        return {str(to_jsonable(k)): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    return value
 
 
 def _as_timing(value: Timing | tuple[float, float] | Mapping[str, float]) -> Timing:

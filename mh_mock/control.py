@@ -15,6 +15,7 @@ import httpx
 
 from .admin import ADMIN_PREFIX
 from .clock import parse_timestamp
+from .config import to_jsonable
 from .journal import Journal
 
 __all__ = ["Control", "ControlError", "RemoteControl", "decode_admin_answer"]
@@ -41,7 +42,7 @@ class Control:
 
     def reset(self, **options: Any) -> dict[str, Any]:
         """Forget all state; ``options`` (see :class:`~mh_mock.config.Config`) last until the next reset."""
-        return self._admin("POST", "/reset", options or None)  # type: ignore[no-any-return]
+        return self._admin("POST", "/reset", to_jsonable(options) if options else None)  # type: ignore[no-any-return]
 
     def state(self) -> dict[str, Any]:
         """The clock (``now``, ``epoch``, ``frozen``), ``progression`` and counters."""

@@ -11,37 +11,27 @@ import pytest
 from mh_mock.audio import render_wav
 from mh_mock.control import Control
 from mh_mock.live import LiveServer
-from mh_mock.mock import MhMock
 
 from .contract_check import assert_journal_valid
 
 TOKEN = "mhk_live_test"
 
 
-@pytest.fixture(scope="session")
-def live_server() -> Iterator[LiveServer]:
-    """One real uvicorn server for the session, reset before each test that uses it."""
-    with LiveServer(progression="poll", frozen_clock=True) as server:
-        yield server
+@pytest.fixture
+def live_server(_mh_mock_live_server: LiveServer) -> LiveServer:
+    """The plugin's session server (reset by whoever uses it)."""
+    return _mh_mock_live_server
 
 
-@pytest.fixture(params=["inprocess", "standalone"])
-def fake(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Control]:
-    """A fresh fake with test defaults (frozen clock, poll progression), in each mode.
+@pytest.fixture(params=["mh_mock", "mh_mock_server"], ids=["inprocess", "standalone"])
+def fake(request: pytest.FixtureRequest) -> Iterator[Control]:
+    """The plugin's fake in each mode (frozen clock, poll progression, fresh state).
 
     After the test, every answer the fake gave is validated against the vendor contract.
     """
-    monkeypatch.setenv("MAGIC_HOUR_POLL_INTERVAL", "0")
-    if request.param == "inprocess":
-        with MhMock() as mock:
-            yield mock
-            calls = mock.journal.calls
-    else:
-        server: LiveServer = request.getfixturevalue("live_server")
-        server.reset()
-        yield server
-        calls = server.journal.calls
-    assert_journal_valid(calls)
+    fake: Control = request.getfixturevalue(request.param)
+    yield fake
+    assert_journal_valid(fake.journal.calls)
 
 
 @pytest.fixture

@@ -108,7 +108,7 @@ def test_code_written_for_the_vendor_mock_server_runs_against_the_examples_seed(
 ) -> None:
     """What the SDK README does against Environment.MOCK_SERVER, unchanged but for base_url."""
     monkeypatch.setenv("MAGIC_HOUR_POLL_INTERVAL", "0")
-    with LiveServer(preload="examples") as server, httpx.Client() as http:
+    with LiveServer(preload="examples", progression="poll") as server, httpx.Client() as http:
         client = magic_hour.Client(token="mhk_live_apikey", base_url=server.url, httpx_client=http)
         project = client.v1.audio_projects.get(id="cuid-example")
         assert (project.status, project.name, project.credits_charged) == ("complete", "Example Name", 2)

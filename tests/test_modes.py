@@ -14,6 +14,7 @@ import pytest
 
 from mh_mock.admin import ADMIN_ROUTES
 from mh_mock.contract import openapi_document
+from mh_mock.live import LiveServer
 from mh_mock.mock import MhMock
 from mh_mock.routes import API_ROUTES, STORAGE_ROUTES
 
@@ -25,7 +26,7 @@ def test_the_route_table_is_exactly_the_contracts_operations() -> None:
     assert {(r.method, r.path) for r in API_ROUTES} == contract
 
 
-def test_both_adapters_answer_every_route_the_same(live_server: object) -> None:
+def test_both_adapters_answer_every_route_the_same(live_server: LiveServer) -> None:
     """A request that no route would reject gets the same status in both modes."""
     probes = [
         (
@@ -36,10 +37,10 @@ def test_both_adapters_answer_every_route_the_same(live_server: object) -> None:
         if "reset" not in r.path
     ]
     headers = {"authorization": "Bearer parity"}
-    with MhMock(storage_url="https://api.magichour.ai") as fake:
-        local = [httpx.request(m, f"{fake.api_url}{p}", headers=headers).status_code for m, p in probes]
-    live_url = live_server.url  # type: ignore[attr-defined]
-    remote = [httpx.request(m, f"{live_url}{p}", headers=headers).status_code for m, p in probes]
+    with MhMock(storage_url="https://api.magichour.ai") as fake, httpx.Client(headers=headers) as http:
+        local = [http.request(m, f"{fake.api_url}{p}").status_code for m, p in probes]
+    with httpx.Client(headers=headers) as http:
+        remote = [http.request(m, f"{live_server.url}{p}").status_code for m, p in probes]
     assert local == remote
     assert 200 in local and 404 in local and 400 in local
 
@@ -67,9 +68,9 @@ def test_mock_transport_works_without_respx() -> None:
     assert answer.json()["credits"] == 10_000
 
 
-def test_the_openapi_document_is_served(live_server: object) -> None:
-    document = httpx.get(f"{live_server.url}/openapi.json").json()  # type: ignore[attr-defined]
-    assert document["servers"] == [{"url": live_server.url}]  # type: ignore[attr-defined]
+def test_the_openapi_document_is_served(live_server: LiveServer) -> None:
+    document = httpx.get(f"{live_server.url}/openapi.json").json()
+    assert document["servers"] == [{"url": live_server.url}]
     assert "/v1/ai-voice-generator" in document["paths"]
     assert "/mh-mock-api/clock/advance" in document["paths"]
 

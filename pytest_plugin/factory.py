@@ -1,0 +1,75 @@
+"""The ``mh_factory`` fixture's object: projects in any state and accounts, built with Faker."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from faker import Faker
+
+    from mh_mock.control import Control
+
+__all__ = ["STATES", "Factory"]
+
+STATES = ("queued", "rendering", "complete", "error", "canceled", "deleted")
+"""States :meth:`Factory.project` can put a project in."""
+
+
+class Factory:
+    """Builds state for tests that start mid-story, through the fake's control API.
+
+    Names, prompts, emails and tokens come from a seeded :class:`faker.Faker`, so a test sees the
+    same data on every run. Nothing it does shows up in the journal.
+    """
+
+    def __init__(self, control: Control, token: str, seed: int) -> None:
+        from faker import Faker
+
+        self.control = control
+        self.token = token
+        """The token projects belong to unless another is given (the test's ``mh_token``)."""
+        self.faker: Faker = Faker()
+        self.faker.seed_instance(seed)
+
+    def account(
+        self, credits: int | None = None, *, token: str | None = None, tier: str | None = None, email: str | None = None
+    ) -> dict[str, Any]:
+        """Register an account (a new token unless given) with ``credits``; returns it with its ``token``."""
+        token = token or f"mhk_test_{self.faker.pystr(min_chars=16, max_chars=16).lower()}"
+        return self.control.add_account(token, credits, tier=tier, email=email or self.faker.email())
+
+    def project(
+        self, status: str = "complete", *, endpoint: str = "voice_generator", token: str | None = None,
+        error_code: str | None = None, name: str | None = None, prompt: str | None = None,
+        duration: int | None = None,
+    ) -> dict[str, Any]:  # fmt: skip
+        """A project of ``token`` already in ``status`` (see :data:`STATES`), charged like a real one.
+
+        ``error`` projects fail with ``error_code`` (default: a code from the contract's audio
+        catalogue); ``deleted`` ones are complete, then deleted.
+        """
+        from mh_mock.catalogue import AUDIO_ERROR_CODES
+
+        if status not in STATES:
+            raise ValueError(f"status must be one of {', '.join(STATES)}, got {status!r}")
+        fields: dict[str, Any] = {
+            "name": name if name is not None else self.faker.catch_phrase(),
+            "prompt": prompt if prompt is not None else self.faker.sentence(nb_words=8),
+        }
+        if duration is not None:
+            fields["duration"] = duration
+        outcome = None
+        if status == "error":
+            outcome = f"error:{error_code or self.faker.random_element(AUDIO_ERROR_CODES)}"
+        elif error_code is not None:
+            raise ValueError(f"error_code only applies to status='error', not {status!r}")
+        project = self.control.create_project(token or self.token, endpoint=endpoint, outcome=outcome, **fields)
+        if status == "rendering":
+            project = self.control.step(project["id"])
+        elif status == "canceled":
+            project = self.control.cancel(project["id"])
+        elif status in ("complete", "error", "deleted"):
+            [project] = self.control.finish(project["id"])
+        if status == "deleted":
+            project = self.control.delete(project["id"])
+        return project

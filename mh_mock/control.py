@@ -96,10 +96,12 @@ class Control:
         return self._admin("POST", f"/projects/{project_id}/cancel")  # type: ignore[no-any-return]
 
     def add_account(
-        self, token: str, credits: int | None = None, *, email: str | None = None, tier: str = "creator"
+        self, token: str, credits: int | None = None, *, email: str | None = None, tier: str | None = None
     ) -> dict[str, Any]:
-        """Register ``token`` (needed with strict auth) with a balance."""
-        body: dict[str, Any] = {"token": token, "tier": tier}
+        """Register ``token`` (needed with strict auth) with a balance (default: the starting balance)."""
+        body: dict[str, Any] = {"token": token}
+        if tier is not None:
+            body["tier"] = tier
         if credits is not None:
             body["credits"] = credits
         if email is not None:

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from .catalogue import AUDIO_ERROR_CODES
 from .clock import format_timestamp
 from .config import Endpoint
 from .engine import Engine
 from .errors import InvalidRequest, NotFound
+from .faults import Fault
 from .journal import Call
 from .models import Project
 from .routes import Exchange, Result, Route, Surface
+from .scenarios import RandomFailures, Rule
 
 __all__ = ["ADMIN_PREFIX", "ADMIN_ROUTES", "call_body", "project_summary", "state_body"]
 
@@ -80,6 +83,7 @@ def call_body(call: Call) -> dict[str, Any]:
         "status": call.status,
         "project_id": call.project_id,
         "response": call.response,
+        "fault": call.fault,
     }
 
 
@@ -161,6 +165,110 @@ def _delete(x: Exchange) -> Result:
     return 200, project_summary(x.engine, x.engine.delete(x.params["id"]))
 
 
+def _set_outcome(x: Exchange) -> Result:
+    _project(x.engine, x.params["id"])
+    outcome = x.body.get("outcome") if isinstance(x.body, dict) else None
+    if outcome is None:
+        raise InvalidRequest("Missing required field: outcome")
+    return 200, project_summary(x.engine, x.engine.set_outcome(x.params["id"], outcome))
+
+
+def _force(x: Exchange) -> Result:
+    _project(x.engine, x.params["id"])
+    status = _arg(x, "status", str)
+    project = x.engine.force(
+        x.params["id"],
+        status,
+        code=_arg(x, "code", str, required=False),
+        message=_arg(x, "message", str, required=False),
+    )
+    return 200, project_summary(x.engine, project)
+
+
+def _scenarios(x: Exchange) -> Result:
+    random = x.engine.scenarios.random
+    return 200, {
+        "rules": [rule.describe() for rule in x.engine.scenarios.rules],
+        "random": None if random is None else {"ratio": random.ratio, "codes": list(random.codes)},
+    }
+
+
+def _add_scenario(x: Exchange) -> Result:
+    body = dict(x.body or {})
+    if "ratio" in body:  # the seeded random mode
+        codes = body.pop("codes", None)
+        unknown = sorted(set(body) - {"ratio"})
+        if unknown:
+            raise InvalidRequest(f"unknown random-mode field(s) {', '.join(unknown)}; valid fields are: ratio, codes")
+        x.engine.scenarios.random = RandomFailures(
+            float(body["ratio"]), tuple(codes) if codes else AUDIO_ERROR_CODES, x.engine.config.seed
+        )
+        return _scenarios(x)
+    rule = x.engine.scenarios.add(Rule.from_json(body, ""))
+    return 200, rule.describe()
+
+
+def _clear_scenarios(x: Exchange) -> Result:
+    x.engine.scenarios.clear()
+    return _scenarios(x)
+
+
+def _remove_scenario(x: Exchange) -> Result:
+    try:
+        x.engine.scenarios.remove(x.params["id"])
+    except KeyError:
+        raise NotFound(f"No scenario {x.params['id']!r}") from None
+    return _scenarios(x)
+
+
+def _faults(x: Exchange) -> Result:
+    return 200, [fault.describe() for fault in x.engine.faults.rules]
+
+
+def _add_fault(x: Exchange) -> Result:
+    return 200, x.engine.faults.add(Fault.from_json(x.body or {})).describe()
+
+
+def _clear_faults(x: Exchange) -> Result:
+    x.engine.faults.clear()
+    return 200, []
+
+
+def _remove_fault(x: Exchange) -> Result:
+    try:
+        x.engine.faults.remove(x.params["id"])
+    except KeyError:
+        raise NotFound(f"No fault {x.params['id']!r}") from None
+    return _faults(x)
+
+
+def _webhooks(x: Exchange) -> Result:
+    return 200, [endpoint.describe() for endpoint in x.engine.webhooks.endpoints.values()]
+
+
+def _add_webhook(x: Exchange) -> Result:
+    events = _arg(x, "events", list, required=False)
+    endpoint = x.engine.webhooks.add_endpoint(_arg(x, "url", str), _arg(x, "secret", str), events)
+    return 200, endpoint.describe()
+
+
+def _remove_webhook(x: Exchange) -> Result:
+    try:
+        x.engine.webhooks.remove_endpoint(x.params["id"])
+    except KeyError:
+        raise NotFound(f"No webhook {x.params['id']!r}") from None
+    return _webhooks(x)
+
+
+def _deliveries(x: Exchange) -> Result:
+    return 200, [delivery.describe() for delivery in x.engine.webhooks.deliveries]
+
+
+def _deliver(x: Exchange) -> Result:
+    x.engine.tick()
+    return _deliveries(x)
+
+
 def _account_summary(x: Exchange, token: str) -> dict[str, Any]:
     account = x.engine.account(token)
     return {"token": token, **x.engine.account_body(token), "charged": account.charged, "refunded": account.refunded}
@@ -212,5 +320,32 @@ ADMIN_ROUTES: tuple[Route, ...] = (
     _admin("POST", "/accounts", "add_account", _add_account, "Register a token {token, credits?, email?, tier?}"),
     _admin("PUT", "/accounts/{token}/credits", "set_credits", _set_credits, 'Set {"credits": n}'),
     _admin("GET", "/journal", "journal", _journal, "Every API and storage call the fake served"),
+    _admin("PUT", "/projects/{id}/outcome", "set_outcome", _set_outcome, "Decide how an unfinished project ends"),
+    _admin("POST", "/projects/{id}/force", "force", _force, "Move a project to {status, code?, message?} now"),
+    _admin("GET", "/scenarios", "scenarios", _scenarios, "Outcome rules and the random failure mode"),
+    _admin(
+        "POST",
+        "/scenarios",
+        "add_scenario",
+        _add_scenario,
+        "Add a rule {outcome, endpoint?, token?, name_contains?, prompt_contains?, times?, timing?} or set {ratio, codes?}",
+    ),
+    _admin("DELETE", "/scenarios", "clear_scenarios", _clear_scenarios, "Drop every rule and the random mode"),
+    _admin("DELETE", "/scenarios/{id}", "remove_scenario", _remove_scenario, "Drop one rule"),
+    _admin("GET", "/faults", "faults", _faults, "HTTP-layer faults waiting to strike"),
+    _admin(
+        "POST",
+        "/faults",
+        "add_fault",
+        _add_fault,
+        "Add a fault {kind, route?, project_id?, token?, nth?, probability?, times?, status?, retry_after?, seconds?, after?}",
+    ),
+    _admin("DELETE", "/faults", "clear_faults", _clear_faults, "Drop every fault"),
+    _admin("DELETE", "/faults/{id}", "remove_fault", _remove_fault, "Drop one fault"),
+    _admin("GET", "/webhooks", "webhooks", _webhooks, "Registered webhook endpoints"),
+    _admin("POST", "/webhooks", "add_webhook", _add_webhook, "Register {url, secret, events?}"),
+    _admin("DELETE", "/webhooks/{id}", "remove_webhook", _remove_webhook, "Unregister an endpoint"),
+    _admin("GET", "/webhooks/deliveries", "deliveries", _deliveries, "Every delivery with its attempts"),
+    _admin("POST", "/webhooks/deliver", "deliver", _deliver, "Send every due delivery now and return the log"),
 )
 """The control API, under :data:`ADMIN_PREFIX`."""

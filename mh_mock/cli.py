@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import json
+import os
 import sys
 from collections.abc import Sequence
+from typing import Any
+
+import httpx
+
+from .faults import FAULT_KINDS
 
 __all__ = ["build_parser", "main"]
 
@@ -66,7 +73,147 @@ def build_parser() -> argparse.ArgumentParser:
         help="how jobs end: complete, canceled, error or error:<code> (default: %(default)s)",
     )  # fmt: skip
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    _add_control_commands(commands)
     return parser
+
+
+def _add_control_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Subcommands that drive a running server through its admin API; each prints JSON."""
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=f"{help_text}. Prints the server's JSON answer.")
+        sub.add_argument(
+            "--url", default=os.environ.get("MH_MOCK_URL", "http://127.0.0.1:8000"),
+            help="the running server (default: $MH_MOCK_URL or %(default)s)",
+        )  # fmt: skip
+        sub.add_argument(
+            "--admin-token", default=os.environ.get("MH_MOCK_ADMIN_TOKEN"),
+            help="the server's admin token, if it has one (default: $MH_MOCK_ADMIN_TOKEN)",
+        )  # fmt: skip
+        return sub
+
+    command("state", "show the clock, progression mode and counters")
+    reset = command("reset", "forget all state (a seed file is reapplied)")
+    reset.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="NAME=JSON",
+        help="config option until the next reset, e.g. starting_balance=5",
+    )
+    command("advance", "move the clock forward").add_argument("seconds", type=float, help="seconds to advance")
+    command("progression", "choose what moves jobs on").add_argument("mode", choices=["clock", "poll"])
+    command("projects", "list projects with owner and timeline").add_argument("--token", help="only this token's")
+    command("project", "show one project without counting a poll").add_argument("id")
+    command("finish", "run one project (or every unfinished one) to its end").add_argument("id", nargs="?")
+    command("cancel", "cancel a queued or rendering project, as the web app does").add_argument("id")
+    force = command("force", "move a project to a status now")
+    force.add_argument("id")
+    force.add_argument("status", choices=["rendering", "complete", "error", "canceled"])
+    force.add_argument("--code", help="error code (status error)")
+    force.add_argument("--message", help="error message (status error)")
+    fail = command("fail-next", "make the next N jobs end in error")
+    fail.add_argument("count", type=int)
+    fail.add_argument("--code", default="unknown_error", help="job error code (default: %(default)s)")
+    fail.add_argument(
+        "--endpoint", choices=["voice_generator", "voice_cloner", "music_generator"], help="only jobs of this endpoint"
+    )
+    fail.add_argument("--token", help="only jobs of this token")
+    randomly = command("fail-randomly", "seeded soak mode: a fraction of new jobs fails")
+    randomly.add_argument("ratio", type=float, help="between 0 and 1")
+    randomly.add_argument(
+        "--code", action="append", dest="codes", help="codes to draw from (repeatable; default: the audio catalogue)"
+    )
+    command("scenarios", "list outcome rules and the random mode")
+    command("clear-scenarios", "drop every outcome rule and the random mode")
+    fault = command("fault", "inject an HTTP fault")
+    fault.add_argument("kind", choices=list(FAULT_KINDS))
+    fault.add_argument("--route", help="route name such as projects.get, or a prefix with * (storage.*)")
+    fault.add_argument("--project-id")
+    fault.add_argument("--token")
+    fault.add_argument("--nth", type=int, help="strike on the n-th matching call only")
+    fault.add_argument("--times", type=int, default=1, help="how many times it strikes (0: every match; default 1)")
+    fault.add_argument("--probability", type=float)
+    fault.add_argument("--status", type=int, default=500, choices=[500, 502, 503], help="server_error status")
+    fault.add_argument("--retry-after", type=int, default=1, help="rate_limit Retry-After seconds")
+    fault.add_argument("--seconds", type=float, default=0.0, help="latency to add, or how long a timeout stalls")
+    fault.add_argument("--after", action="store_true", help="reset/timeout after the fake handled the call")
+    command("faults", "list faults waiting to strike")
+    command("clear-faults", "drop every fault")
+    webhook = command("webhook", "register a webhook endpoint")
+    webhook.add_argument("webhook_url", metavar="URL")
+    webhook.add_argument("--secret", required=True)
+    webhook.add_argument(
+        "--event", action="append", dest="events", choices=["audio.started", "audio.completed", "audio.errored"]
+    )
+    command("deliveries", "list webhook deliveries and their attempts")
+    command("journal", "list every API and storage call the server answered")
+    balance = command("balance", "set the credits of a token's account")
+    balance.add_argument("token")
+    balance.add_argument("credits", type=int)
+
+
+def _control(args: argparse.Namespace) -> int:
+    """Run one control subcommand against ``args.url``."""
+    from .control import ControlError, RemoteControl
+
+    remote = RemoteControl(args.url, admin_token=args.admin_token)
+    actions: dict[str, Any] = {
+        "state": lambda: remote.state(),
+        "reset": lambda: remote.reset(**{k: json.loads(v) for k, v in (o.split("=", 1) for o in args.option)}),
+        "advance": lambda: remote.advance(args.seconds),
+        "progression": lambda: remote.set_progression(args.mode),
+        "projects": lambda: remote.projects(args.token),
+        "project": lambda: remote.project(args.id),
+        "finish": lambda: remote.finish(args.id),
+        "cancel": lambda: remote.cancel(args.id),
+        "force": lambda: remote.force(args.id, args.status, code=args.code, message=args.message),
+        "fail-next": lambda: remote.fail_next(
+            args.count, args.code, endpoint=args.endpoint, **({"token": args.token} if args.token else {})
+        ),
+        "fail-randomly": lambda: remote.fail_randomly(args.ratio, args.codes),
+        "scenarios": lambda: remote.scenarios(),
+        "clear-scenarios": lambda: remote.clear_scenarios(),
+        "fault": lambda: remote.add_fault(
+            args.kind,
+            route=args.route,
+            project_id=args.project_id,
+            token=args.token,
+            nth=args.nth,
+            times=args.times or None,
+            probability=args.probability,
+            status=args.status,
+            retry_after=args.retry_after,
+            seconds=args.seconds,
+            after=args.after,
+        ),  # fmt: skip
+        "faults": lambda: remote.faults(),
+        "clear-faults": lambda: remote.clear_faults(),
+        "webhook": lambda: remote.add_webhook(args.webhook_url, args.secret, args.events),
+        "deliveries": lambda: remote.deliveries(),
+        "journal": lambda: _journal_rows(remote),
+        "balance": lambda: remote.set_balance(args.token, args.credits),
+    }
+    try:
+        answer = actions[args.command]()
+    except ControlError as error:
+        print(f"mh-mock: {error.message} ({error.status})", file=sys.stderr)
+        return 1
+    except httpx.TransportError as error:
+        print(f"mh-mock: cannot reach {args.url}: {error}. Is `mh-mock serve` running?", file=sys.stderr)
+        return 1
+    except (ValueError, TypeError) as error:
+        print(f"mh-mock: {error}", file=sys.stderr)
+        return 2
+    finally:
+        remote.close()
+    if answer is not None:
+        print(json.dumps(answer, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _journal_rows(remote: Any) -> list[str]:
+    return [str(call) for call in remote.journal]
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -135,4 +282,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         return serve(args)
-    raise AssertionError(f"unhandled command {args.command}")  # argparse rejects others
+    return _control(args)

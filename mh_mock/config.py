@@ -144,6 +144,11 @@ class Config:
     """Voice-generator prompts longer than this end the job in ``error`` / ``text_too_long``."""
     default_outcome: Outcome = COMPLETE
     """How jobs end unless their input decides otherwise."""
+    failure_ratio: float = 0.0
+    """Seeded random mode: this fraction of jobs fails with a code from the audio catalogue."""
+    webhook_timestamps: str = "real"
+    """``magic-hour-event-timestamp`` from the ``"real"`` wall clock (passes receivers' 5-minute
+    tolerance after clock jumps) or the ``"fake"`` clock."""
     refund_on_cancel: bool = True
     """Whether a canceled job (or a deleted unfinished one) gives its credits back."""
     download_ttl: float = 24 * 3600
@@ -178,6 +183,8 @@ class Config:
                 raise ConfigError(f"{name} must be a non-negative integer, got {value!r}")
         if self.account_tier not in ("free", "creator", "pro", "business"):
             raise ConfigError(f"account_tier must be free, creator, pro or business, got {self.account_tier!r}")
+        if self.webhook_timestamps not in ("real", "fake"):
+            raise ConfigError(f"webhook_timestamps must be 'real' or 'fake', got {self.webhook_timestamps!r}")
         if self.voice_credit_rate < 0:
             raise ConfigError(f"voice_credit_rate must be >= 0, got {self.voice_credit_rate}")
 

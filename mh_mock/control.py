@@ -120,6 +120,73 @@ class Control:
         """Every account with ``credits``, ``charged`` and ``refunded``."""
         return self._admin("GET", "/accounts")  # type: ignore[no-any-return]
 
+    def set_outcome(self, project_id: str, outcome: str | dict[str, str]) -> dict[str, Any]:
+        """Decide how an unfinished project ends: ``"complete"``, ``"canceled"``, ``"error:<code>"``."""
+        return self._admin("PUT", f"/projects/{project_id}/outcome", {"outcome": outcome})  # type: ignore[no-any-return]
+
+    def force(
+        self, project_id: str, status: str, *, code: str | None = None, message: str | None = None
+    ) -> dict[str, Any]:
+        """Move an unfinished project to ``status`` now (``rendering``, ``complete``, ``error``, ``canceled``)."""
+        body = {"status": status, **({"code": code} if code else {}), **({"message": message} if message else {})}
+        return self._admin("POST", f"/projects/{project_id}/force", body)  # type: ignore[no-any-return]
+
+    def add_scenario(self, outcome: str | dict[str, str], **match: Any) -> dict[str, Any]:
+        """A rule for new jobs: ``outcome`` for those matching ``endpoint``, ``token``, ``name_contains``,
+        ``prompt_contains``; ``times`` (None: forever) and ``timing`` ((queued, rendering) seconds)."""
+        return self._admin("POST", "/scenarios", to_jsonable({"outcome": outcome, **match}))  # type: ignore[no-any-return]
+
+    def fail_next(
+        self, count: int = 1, code: str = "unknown_error", *, endpoint: str | None = None, **match: Any
+    ) -> dict[str, Any]:
+        """The next ``count`` jobs (of ``endpoint``) end in ``error`` with ``code``."""
+        return self.add_scenario(f"error:{code}", times=count, **({"endpoint": endpoint} if endpoint else {}), **match)
+
+    def fail_randomly(self, ratio: float, codes: list[str] | None = None) -> dict[str, Any]:
+        """Seeded soak mode: a ``ratio`` of new jobs fail with one of ``codes`` (default: the audio catalogue)."""
+        return self._admin("POST", "/scenarios", {"ratio": ratio, **({"codes": codes} if codes else {})})  # type: ignore[no-any-return]
+
+    def scenarios(self) -> dict[str, Any]:
+        """The rules (with what is left of their ``times``) and the random mode."""
+        return self._admin("GET", "/scenarios")  # type: ignore[no-any-return]
+
+    def clear_scenarios(self) -> None:
+        """Drop every rule and the random mode."""
+        self._admin("DELETE", "/scenarios")
+
+    def add_fault(self, kind: str, **target: Any) -> dict[str, Any]:
+        """Inject an HTTP fault (see :class:`mh_mock.faults.Fault` for ``target`` fields); returns it with its id."""
+        return self._admin("POST", "/faults", {"kind": kind, **target})  # type: ignore[no-any-return]
+
+    def faults(self) -> list[dict[str, Any]]:
+        """Faults that have not struck yet (or strike every time)."""
+        return self._admin("GET", "/faults")  # type: ignore[no-any-return]
+
+    def clear_faults(self) -> None:
+        """Drop every fault."""
+        self._admin("DELETE", "/faults")
+
+    def add_webhook(self, url: str, secret: str, events: list[str] | None = None) -> dict[str, Any]:
+        """Register a webhook endpoint for ``events`` (default: audio.started, audio.completed, audio.errored)."""
+        body: dict[str, Any] = {"url": url, "secret": secret, **({"events": events} if events is not None else {})}
+        return self._admin("POST", "/webhooks", body)  # type: ignore[no-any-return]
+
+    def webhooks(self) -> list[dict[str, Any]]:
+        """Registered webhook endpoints."""
+        return self._admin("GET", "/webhooks")  # type: ignore[no-any-return]
+
+    def remove_webhook(self, webhook_id: str) -> None:
+        """Unregister a webhook endpoint; its pending deliveries fail."""
+        self._admin("DELETE", f"/webhooks/{webhook_id}")
+
+    def deliveries(self) -> list[dict[str, Any]]:
+        """Every webhook delivery, with state (pending, delivered, failed) and attempts."""
+        return self._admin("GET", "/webhooks/deliveries")  # type: ignore[no-any-return]
+
+    def deliver_webhooks(self) -> list[dict[str, Any]]:
+        """Send every due delivery now (the server also does so on its own every 0.1 s); returns the log."""
+        return self._admin("POST", "/webhooks/deliver")  # type: ignore[no-any-return]
+
     @property
     def journal(self) -> Journal:
         """Every API and storage call the fake served, with query helpers."""

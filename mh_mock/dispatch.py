@@ -19,6 +19,7 @@ from jsonschema.exceptions import best_match
 from .contract import load_contract
 from .engine import Engine
 from .errors import ApiError, ConfigError, Forbidden, InvalidRequest, MethodNotAllowed, NotFound, PayloadTooLarge
+from .faults import Fault
 from .routes import API_ROUTES, STORAGE_ROUTES, Exchange, Route, Surface
 
 __all__ = ["ALL_SURFACES", "Dispatcher", "Request", "Response", "unmatched_message"]
@@ -47,8 +48,11 @@ class Response:
     """What to answer: status, body bytes and headers (content-type included)."""
 
     status: int
+    """0 when a fault drops the connection instead of answering."""
     content: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    fault: Fault | None = None
+    """A fault the adapter must act out: delay (``latency``), drop, refuse or stall the connection."""
 
 
 def dump_json(value: Any) -> bytes:
@@ -93,17 +97,26 @@ class Dispatcher:
         if route is not None and route.surface not in surfaces:
             route = None
         exchange: Exchange | None = None
+        fault: Fault | None = None
+        headers: dict[str, str] = {}
         try:
             if route is None:
                 raise self._no_route(request, methods, surfaces)
             token = _bearer(request.headers.get("authorization"))
-            exchange = Exchange(self.engine, token, params, request.query, None)
-            if route.surface is Surface.API:
-                self.engine.account(token)  # 401 comes before anything about the body
-            elif route.surface is Surface.ADMIN:
-                self._check_admin(request)
-            exchange.body = request.body if route.raw_body else self._parse(request, route)
-            status, payload = route.handler(exchange)
+            exchange = Exchange(self.engine, token, params, request.query, None, params.get("id"))
+            if route.surface is not Surface.ADMIN:
+                fault = self.engine.faults.pick(route.name, params.get("id"), token)
+            if fault is not None and fault.kind in ("rate_limit", "server_error"):
+                status, payload, headers = fault.error_body()
+            elif fault is not None and fault.kind in ("reset", "refused", "timeout") and not fault.after:
+                status, payload = 0, None  # the engine never sees the call
+            else:
+                if route.surface is Surface.API:
+                    self.engine.account(token)  # 401 comes before anything about the body
+                elif route.surface is Surface.ADMIN:
+                    self._check_admin(request)
+                exchange.body = request.body if route.raw_body else self._parse(request, route)
+                status, payload = route.handler(exchange)
         except ApiError as error:
             status, payload = error.status, error.body()
         except ConfigError as error:
@@ -113,8 +126,11 @@ class Dispatcher:
             status = 500
             payload = {"code": "internal_server_error", "message": f"mh-mock bug: {type(error).__name__}: {error}"}
         response = _encode(status, payload)
+        response.headers.update(headers)
         if status == 405 and methods is not None:
             response.headers["allow"] = ", ".join(sorted(m for m, r in methods.items() if r.surface in surfaces))
+        if fault is not None:
+            response.fault = fault
         if route is None or route.surface is not Surface.ADMIN:
             self.engine.journal.record(
                 at=self.engine.now(),
@@ -126,7 +142,10 @@ class Dispatcher:
                 status=status,
                 project_id=None if exchange is None else exchange.project_id,
                 response=payload if not isinstance(payload, bytes) else None,
+                fault=None if fault is None else fault.kind,
             )
+        if self.engine.deliver_inline:
+            self.engine.after_call()
         return response
 
     def served(self, surfaces: frozenset[Surface]) -> list[Route]:

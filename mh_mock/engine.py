@@ -20,10 +20,13 @@ from .audio import render_wav, sniff_audio
 from .clock import Clock, format_timestamp
 from .config import Config, Endpoint, Outcome, Progression
 from .errors import ConfigError, InsufficientCredits, NotFound, StorageError, Unauthorized, Unprocessable
+from .faults import Faults
 from .ids import IdFactory, sign
 from .journal import Journal
 from .models import Account, Project, Transition, Upload
+from .scenarios import RandomFailures, Scenarios
 from .seeds import apply_seed, load_seed
+from .webhooks import WebhookHub
 
 __all__ = ["EXTENSIONS", "Engine", "TransitionListener"]
 
@@ -55,6 +58,8 @@ class Engine:
         self._injected_clock = clock
         self._lock = threading.RLock()
         self._listeners: list[TransitionListener] = []
+        self.deliver_inline = True
+        """Send due webhooks right after each call (in-process); the server sets False and ticks."""
         self.journal = Journal()
         """Every HTTP call the adapters served (the dispatcher writes it; reset clears it)."""
         self.reset()
@@ -84,6 +89,16 @@ class Engine:
             self._due: list[tuple[float, int, str, int]] = []
             self._sequence = 0
             self.progression = cfg.progression
+            if getattr(self, "webhooks", None) is not None:
+                self.webhooks.close()
+            self.webhooks = WebhookHub(self.now, fake_timestamps=cfg.webhook_timestamps == "fake")
+            """Webhook endpoints and the delivery log (see :mod:`mh_mock.webhooks`)."""
+            self.faults = Faults(cfg.seed)
+            """HTTP-layer faults the dispatcher injects (see :mod:`mh_mock.faults`)."""
+            self.scenarios = Scenarios()
+            """Rules and random failures deciding how new jobs end (see :mod:`mh_mock.scenarios`)."""
+            if cfg.failure_ratio:
+                self.scenarios.random = RandomFailures(cfg.failure_ratio, seed=cfg.seed)
             for token, credits in cfg.accounts.items():
                 self.add_account(token, credits)
             if seed is not None:
@@ -98,6 +113,18 @@ class Engine:
     def now(self) -> float:
         """The fake's current time (epoch seconds)."""
         return self.clock.now()
+
+    def tick(self) -> None:
+        """Apply every transition due by now and send due webhooks (the standalone server's ticker)."""
+        with self._lock:
+            self._settle()
+        self.after_call()
+
+    def after_call(self) -> None:
+        """Run what is due after each served call (webhook deliveries); adapters call it."""
+        hub = self.webhooks
+        if hub.pending:
+            hub.deliver_due(self.now())
 
     # ------------------------------------------------------------------ accounts
 
@@ -180,7 +207,7 @@ class Engine:
                 f"The text is {len(prompt)} characters long; the limit is {self.config.voice_prompt_limit}",
             )
         return self._create(
-            token, Endpoint.VOICE_GENERATOR, name=name, charge=self._voice_charge(prompt),
+            token, Endpoint.VOICE_GENERATOR, name=name, prompt=prompt, charge=self._voice_charge(prompt),
             seconds=self._speech_seconds(prompt), outcome=outcome, derived=derived,
         )  # fmt: skip
 
@@ -193,7 +220,7 @@ class Engine:
             account = self.account(token)
             derived = self._clone_input_problem(account.token, audio_file_path)
             return self._create(
-                token, Endpoint.VOICE_CLONER, name=name, charge=self._voice_charge(prompt),
+                token, Endpoint.VOICE_CLONER, name=name, prompt=prompt, charge=self._voice_charge(prompt),
                 seconds=self._speech_seconds(prompt), outcome=outcome, derived=derived,
             )  # fmt: skip
 
@@ -203,9 +230,9 @@ class Engine:
         outcome: Outcome | str | None = None,
     ) -> Project:  # fmt: skip
         """``POST /v1/ai-music-generator``: one credit per second of ``duration``."""
-        del prompt, lyrics, instrumental  # they shape real music, not our test tone
+        del lyrics, instrumental  # they shape real music, not our test tone
         return self._create(
-            token, Endpoint.MUSIC_GENERATOR, name=name, charge=duration, seconds=duration,
+            token, Endpoint.MUSIC_GENERATOR, name=name, prompt=prompt, charge=duration, seconds=duration,
             outcome=outcome, derived=None,
         )  # fmt: skip
 
@@ -243,7 +270,7 @@ class Engine:
         return None
 
     def _create(
-        self, token: str | None, endpoint: Endpoint, *, name: str | None, charge: int,
+        self, token: str | None, endpoint: Endpoint, *, name: str | None, prompt: str, charge: int,
         seconds: float, outcome: Outcome | str | None, derived: Outcome | None,
     ) -> Project:  # fmt: skip
         with self._lock:
@@ -252,7 +279,8 @@ class Engine:
             if account.credits < charge:
                 raise InsufficientCredits()
             now = self.now()
-            chosen = Outcome.parse(outcome) if outcome is not None else derived
+            scenario, timing = self.scenarios.decide(endpoint, account.token, name, prompt)
+            chosen = Outcome.parse(outcome) if outcome is not None else scenario or derived
             project = Project(
                 id=self._ids.new(),
                 owner=account.token,
@@ -262,7 +290,7 @@ class Engine:
                 charge=charge,
                 seconds=float(seconds),
                 outcome=chosen or self.config.default_outcome,
-                timing=self.config.timings[endpoint],
+                timing=timing or self.config.timings[endpoint],
             )
             account.credits -= charge
             account.charged += charge
@@ -451,6 +479,33 @@ class Engine:
                     self._step(project, now)
             return chosen
 
+    def set_outcome(self, project_id: str, outcome: Outcome | str) -> Project:
+        """Decide how an unfinished project will end."""
+        with self._lock:
+            self._settle()
+            project = self._projects[project_id]
+            if project.terminal:
+                raise ConfigError(f"project {project_id} is already {project.status}; its outcome is fixed")
+            project.outcome = Outcome.parse(outcome)
+            return project
+
+    def force(self, project_id: str, status: str, *, code: str | None = None, message: str | None = None) -> Project:
+        """Move an unfinished project straight to ``status`` now (``rendering`` or a terminal one)."""
+        with self._lock:
+            self._settle()
+            project = self._projects[project_id]
+            order = ("queued", "rendering")
+            if project.terminal or (status in order and order.index(status) <= order.index(project.status)):
+                raise ConfigError(
+                    f"project {project_id} is {project.status}; statuses only move forward, not to {status!r}"
+                )
+            if status == "rendering":
+                self._step(project, self.now())
+                return project
+            project.outcome = Outcome(status, code, message) if status == "error" else Outcome.parse(status)
+            self.finish(project_id)
+            return project
+
     def step(self, project_id: str) -> Project:
         """Move one unfinished project one status on now, without counting a read."""
         with self._lock:
@@ -548,6 +603,8 @@ class Engine:
             self._schedule(project)
         for listener in list(self._listeners):
             listener(project, transition)
+        if self.webhooks.endpoints:
+            self.webhooks.on_transition(project, transition, self.project_body(project))
 
     def _refund(self, project: Project) -> None:
         if project.refunded:

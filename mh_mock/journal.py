@@ -29,9 +29,12 @@ class Call:
     project_id: str | None
     response: Any = None
     """The parsed JSON answer, if it was JSON."""
+    fault: str | None = None
+    """The kind of fault injected into this call, if any (status 0: no answer was sent)."""
 
     def __str__(self) -> str:
-        return f"{self.method} {self.url} -> {self.status}"
+        answer = f"fault {self.fault}" if self.status == 0 else str(self.status)
+        return f"{self.method} {self.url} -> {answer}"
 
 
 class Journal:

@@ -1,4 +1,4 @@
-"""A standalone server in a background thread: real uvicorn, real sockets, on a free port."""
+"""Servers in a background thread: real uvicorn, real sockets, on a free port of this machine."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from .control import RemoteControl
 from .engine import Engine
 from .server import create_app, standalone_config
 
-__all__ = ["LiveServer"]
+__all__ = ["LiveServer", "ThreadedServer"]
 
 
 class _Server(uvicorn.Server):
@@ -27,6 +27,43 @@ class _Server(uvicorn.Server):
             self.ready.set()
 
 
+class ThreadedServer:
+    """Any ASGI app served by uvicorn in a daemon thread; ``url`` is known before it starts."""
+
+    def __init__(self, app: Any, host: str = "127.0.0.1") -> None:
+        # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets whose
+        # listener says TCP, and without it every answer waits ~40 ms for a delayed ACK.
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind((host, 0))
+        self.url = f"http://{host}:{self._socket.getsockname()[1]}"
+        self.app = app
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> ThreadedServer:
+        """Start serving; returns once the socket accepts connections."""
+        self._server = _Server(uvicorn.Config(self.app, log_level="warning", lifespan="on"))
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True)
+        self._thread.start()
+        if not self._server.ready.wait(timeout=30) or not self._server.started:
+            raise RuntimeError(f"server at {self.url} failed to start")
+        return self
+
+    def stop(self) -> None:
+        """Shut the server down."""
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=10)
+        self._socket.close()
+
+    def __enter__(self) -> ThreadedServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
 class LiveServer(RemoteControl):
     """``mh-mock serve`` in a thread of this process, driven through its admin API.
 
@@ -35,31 +72,20 @@ class LiveServer(RemoteControl):
     """
 
     def __init__(self, host: str = "127.0.0.1", **options: Any) -> None:
-        # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets whose
-        # listener says TCP, and without it every answer waits ~40 ms for a delayed ACK.
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind((host, 0))
-        port = self._socket.getsockname()[1]
-        super().__init__(f"http://{host}:{port}", admin_token=options.get("admin_token"))
+        self._threaded = ThreadedServer(None, host)
+        super().__init__(self._threaded.url, admin_token=options.get("admin_token"))
         self.engine = Engine(standalone_config(self.url, **options))
         """The engine behind the server (same process: inspect it directly if you like)."""
-        config = uvicorn.Config(create_app(self.engine), log_level="warning", lifespan="off")
-        self._server = _Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True)
+        self._threaded.app = create_app(self.engine)
 
     def start(self) -> LiveServer:
         """Start serving; returns once the socket accepts connections."""
-        self._thread.start()
-        if not self._server.ready.wait(timeout=30) or not self._server.started:
-            raise RuntimeError(f"mh-mock server at {self.url} failed to start")
+        self._threaded.start()
         return self
 
     def stop(self) -> None:
         """Shut the server down and close its client."""
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
-        self._socket.close()
+        self._threaded.stop()
         self.close()
 
     def __enter__(self) -> LiveServer:

@@ -8,6 +8,7 @@ uses for uploads and downloads) are intercepted too; no socket is opened.
 
 from __future__ import annotations
 
+import time
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,8 +21,10 @@ from .config import Config
 from .control import Control, decode_admin_answer
 from .dispatch import Dispatcher, Request, dump_json
 from .engine import Engine
+from .faults import Fault
 from .journal import Journal
 from .routes import Surface
+from .webhooks import Receiver
 
 __all__ = ["MhMock"]
 
@@ -96,6 +99,7 @@ class MhMock(Control):
         """Stop intercepting (state is kept until :meth:`reset`)."""
         if not self._started:
             return
+        self.engine.webhooks.close()
         if self._owns_router:
             self.router.stop(quiet=True)
         else:
@@ -129,6 +133,13 @@ class MhMock(Control):
         """Every call the fake served (the live journal, not a copy)."""
         return self.engine.journal
 
+    def add_webhook(self, url: str | Receiver, secret: str, events: list[str] | None = None) -> dict[str, Any]:
+        """Register a webhook: a URL (delivered over httpx, so respx routes can receive it) or a
+        Python callable ``receiver(headers, body) -> status``."""
+        if isinstance(url, str):
+            return super().add_webhook(url, secret, events)
+        return self.engine.webhooks.add_endpoint(url, secret, events).describe()
+
     def handler(self, request: httpx.Request) -> httpx.Response:
         """A plain httpx handler: ``httpx.MockTransport(fake.handler)`` works without respx."""
         for parts, prefix, surfaces in self._hosts:
@@ -150,6 +161,8 @@ class MhMock(Control):
                 Request(request.method, str(url), url.path[cut:] or "/", url.params, request.headers, body),
                 surfaces,
             )
+            if answer.fault is not None:
+                _act_out(answer.fault, request)
             return httpx.Response(answer.status, headers=answer.headers, content=answer.content)
 
         return side_effect
@@ -165,3 +178,15 @@ class MhMock(Control):
             )
         )
         return decode_admin_answer(answer.status, answer.content)
+
+
+def _act_out(fault: Fault, request: httpx.Request) -> None:
+    """Make an injected fault happen in-process: a delay, or the httpx error a client would see."""
+    if fault.kind == "latency":
+        time.sleep(fault.seconds)
+    elif fault.kind == "reset":
+        raise httpx.ReadError("[Errno 104] Connection reset by peer (mh-mock fault)", request=request)
+    elif fault.kind == "refused":
+        raise httpx.ConnectError("[Errno 111] Connection refused (mh-mock fault)", request=request)
+    elif fault.kind == "timeout":
+        raise httpx.ReadTimeout("The read operation timed out (mh-mock fault)", request=request)

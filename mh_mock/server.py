@@ -7,6 +7,11 @@ errors are exactly those of the in-process mode.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.requests import Request as StarletteRequest
 from starlette.responses import JSONResponse, Response
@@ -19,6 +24,9 @@ from .errors import PayloadTooLarge
 from .openapi import served_document
 
 __all__ = ["create_app", "standalone_config"]
+
+TICK_SECONDS = 0.1
+"""How often the server applies due transitions and sends due webhooks."""
 
 _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
@@ -51,16 +59,48 @@ def create_app(engine: Engine | None = None) -> Starlette:
         answer = dispatcher.handle(
             Request(request.method, str(request.url), request.url.path, request.query_params, request.headers, body)
         )
+        fault = answer.fault
+        if fault is not None and fault.kind != "rate_limit" and fault.kind != "server_error":
+            if fault.kind in ("latency", "timeout"):
+                await asyncio.sleep(fault.seconds or (30.0 if fault.kind == "timeout" else 0.0))
+            if fault.kind != "latency":
+                _drop_connection(request)
         return Response(answer.content, status_code=answer.status, headers=answer.headers)
 
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        """A ticker: clock transitions and webhook deliveries happen on time, off the event loop."""
+
+        async def tick() -> None:
+            while True:
+                await anyio.to_thread.run_sync(engine.tick)
+                await asyncio.sleep(TICK_SECONDS)
+
+        task = asyncio.create_task(tick())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    engine.deliver_inline = False  # the ticker sends webhooks, so a slow receiver never blocks a request
     app = Starlette(
         routes=[
             Route("/openapi.json", openapi, methods=["GET"]),
             Route("/{path:path}", catch_all, methods=_METHODS),
-        ]
+        ],
+        lifespan=lifespan,
     )
     app.state.engine = engine
     return app
+
+
+def _drop_connection(request: StarletteRequest) -> None:
+    """Abort the TCP connection under ``request`` (uvicorn's protocol object holds the transport)."""
+    transport = getattr(getattr(request.receive, "__self__", None), "transport", None)
+    if transport is not None:
+        transport.abort()
 
 
 async def _read_body(request: StarletteRequest, engine: Engine) -> bytes:

@@ -1,0 +1,141 @@
+"""Scenarios: rules that decide how jobs end, and a seeded random failure mode.
+
+A :class:`Rule` matches new jobs by endpoint, token, name or prompt (substring), for a number of
+jobs or forever, and gives them an :class:`~mh_mock.config.Outcome` and optionally durations.
+Rules are tried in the order they were added; the first that matches wins and uses up one of
+its ``times``. Without a matching rule, :class:`RandomFailures` (if set) fails a seeded fraction.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .catalogue import AUDIO_ERROR_CODES
+from .config import Endpoint, Outcome, Timing, to_jsonable
+from .errors import ConfigError
+
+__all__ = ["RandomFailures", "Rule", "Scenarios"]
+
+
+@dataclass
+class Rule:
+    """Give matching new jobs ``outcome`` (and ``timing``), ``times`` times or forever (None)."""
+
+    outcome: Outcome
+    endpoint: Endpoint | None = None
+    token: str | None = None
+    name_contains: str | None = None
+    prompt_contains: str | None = None
+    times: int | None = None
+    timing: Timing | None = None
+    id: str = ""
+
+    def matches(self, endpoint: Endpoint, token: str, name: str | None, prompt: str) -> bool:
+        """True if a new job with these properties is one this rule decides."""
+        return (
+            (self.times is None or self.times > 0)
+            and (self.endpoint is None or self.endpoint is endpoint)
+            and (self.token is None or self.token == token)
+            and (self.name_contains is None or self.name_contains in (name or ""))
+            and (self.prompt_contains is None or self.prompt_contains in prompt)
+        )
+
+    def describe(self) -> dict[str, Any]:
+        """The rule as JSON."""
+        return {key: to_jsonable(value) for key, value in self.__dict__.items() if value is not None}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], rule_id: str) -> Rule:
+        """Build a rule from admin-API or seed JSON; unknown keys are an error naming the valid ones."""
+        valid = {"outcome", "endpoint", "token", "name_contains", "prompt_contains", "times", "timing"}
+        unknown = sorted(set(data) - valid)
+        if unknown:
+            raise ConfigError(
+                f"unknown scenario field(s) {', '.join(unknown)}; valid fields are: {', '.join(sorted(valid))}"
+            )
+        if "outcome" not in data:
+            raise ConfigError("a scenario needs an outcome: complete, canceled, error or error:<code>")
+        times = data.get("times")
+        if times is not None and (not isinstance(times, int) or isinstance(times, bool) or times < 1):
+            raise ConfigError(f"times must be a positive integer or null (forever), got {times!r}")
+        timing = data.get("timing")
+        try:
+            return cls(
+                outcome=Outcome.parse(data["outcome"]),
+                endpoint=Endpoint(data["endpoint"]) if data.get("endpoint") else None,
+                token=data.get("token"),
+                name_contains=data.get("name_contains"),
+                prompt_contains=data.get("prompt_contains"),
+                times=times,
+                timing=Timing(*timing) if isinstance(timing, Sequence) else Timing(**timing) if timing else None,
+                id=rule_id,
+            )
+        except (TypeError, ValueError) as error:
+            raise ConfigError(f"bad scenario {dict(data)!r}: {error}") from None
+
+
+@dataclass
+class RandomFailures:
+    """Fail a seeded fraction ``ratio`` of jobs with codes drawn from ``codes``."""
+
+    ratio: float
+    codes: tuple[str, ...] = AUDIO_ERROR_CODES
+    seed: int | str | None = None
+    _random: random.Random = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.ratio <= 1:
+            raise ConfigError(f"the failure ratio must be between 0 and 1, got {self.ratio}")
+        if not self.codes:
+            raise ConfigError("random failures need at least one error code")
+        self._random = random.Random(self.seed)
+
+    def draw(self) -> Outcome | None:
+        """An error outcome for a ``ratio`` of calls, None for the rest."""
+        if self._random.random() < self.ratio:
+            return Outcome.error(self._random.choice(self.codes))
+        return None
+
+
+class Scenarios:
+    """The rules and random mode of one engine (reset with it)."""
+
+    def __init__(self) -> None:
+        self.rules: list[Rule] = []
+        self.random: RandomFailures | None = None
+        self._counter = 0
+
+    def add(self, rule: Rule) -> Rule:
+        """Append a rule (it gets an id if it has none)."""
+        self._counter += 1
+        rule.id = rule.id or f"rule-{self._counter}"
+        self.rules.append(rule)
+        return rule
+
+    def remove(self, rule_id: str) -> None:
+        """Drop one rule; KeyError if there is none with that id."""
+        kept = [rule for rule in self.rules if rule.id != rule_id]
+        if len(kept) == len(self.rules):
+            raise KeyError(rule_id)
+        self.rules = kept
+
+    def clear(self) -> None:
+        """Drop every rule and the random mode."""
+        self.rules.clear()
+        self.random = None
+
+    def decide(
+        self, endpoint: Endpoint, token: str, name: str | None, prompt: str
+    ) -> tuple[Outcome | None, Timing | None]:
+        """Outcome and timing for a new job, or ``(None, None)`` if no scenario decides it."""
+        for rule in self.rules:
+            if rule.matches(endpoint, token, name, prompt):
+                if rule.times is not None:
+                    rule.times -= 1
+                    if rule.times == 0:
+                        self.rules.remove(rule)
+                return rule.outcome, rule.timing
+        return (self.random.draw() if self.random else None), None

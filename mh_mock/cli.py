@@ -186,7 +186,7 @@ def _control(args: argparse.Namespace) -> int:
             retry_after=args.retry_after,
             seconds=args.seconds,
             after=args.after,
-        ),  # fmt: skip
+        ),
         "faults": lambda: remote.faults(),
         "clear-faults": lambda: remote.clear_faults(),
         "webhook": lambda: remote.add_webhook(args.webhook_url, args.secret, args.events),

@@ -65,7 +65,8 @@ def create_app(engine: Engine | None = None) -> Starlette:
                 await asyncio.sleep(fault.seconds or (30.0 if fault.kind == "timeout" else 0.0))
             if fault.kind != "latency":
                 _drop_connection(request)
-        return Response(answer.content, status_code=answer.status, headers=answer.headers)
+                await asyncio.sleep(0)  # let uvicorn notice: what follows is never sent
+        return Response(answer.content, status_code=answer.status or 500, headers=answer.headers)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

@@ -138,6 +138,7 @@ class WebhookHub:
         self._now = now
         self._fake_timestamps = fake_timestamps
         self._lock = threading.Lock()
+        self._sending = threading.Lock()
         self._client: httpx.Client | None = None
         self.endpoints: dict[str, WebhookEndpoint] = {}
         self.deliveries: list[Delivery] = []
@@ -192,18 +193,23 @@ class WebhookHub:
         """Attempt every delivery that is due and not waiting for an earlier one; returns attempts made."""
         now = self._now() if now is None else now
         made = 0
-        while True:
-            with self._lock:
-                due = self._next_due(now)
-                if due is None:
-                    return made
-                self._in_flight.add(due.id)
-                endpoint = self.endpoints[due.endpoint_id]
-            attempt = self._attempt(endpoint, due, now)
-            made += 1
-            with self._lock:
-                self._in_flight.discard(due.id)
-                self._record(due, attempt)
+        with self._sending:  # one sender at a time: when this returns, everything due was tried
+            while self._deliver_one(now):
+                made += 1
+        return made
+
+    def _deliver_one(self, now: float) -> bool:
+        with self._lock:
+            due = self._next_due(now)
+            if due is None:
+                return False
+            self._in_flight.add(due.id)
+            endpoint = self.endpoints[due.endpoint_id]
+        attempt = self._attempt(endpoint, due, now)  # outside the lock: the receiver may call back
+        with self._lock:
+            self._in_flight.discard(due.id)
+            self._record(due, attempt)
+        return True
 
     def _next_due(self, now: float) -> Delivery | None:
         blocked: set[tuple[str, str]] = set()

@@ -46,6 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
         "name: 'examples' reproduces the vendor's mock server, 'every-status' has a project in each state); "
         "reapplied on every reset",
     )  # fmt: skip
+    serve.add_argument(
+        "--state", metavar="PATH",
+        help="keep all state in this SQLite file and resume from it on restart (default: in memory)",
+    )  # fmt: skip
     serve.add_argument("--random-seed", help="seed for ids, URL signatures and audio: same seed, same run")
     serve.add_argument("--balance", type=int, default=10_000, help="credits of each new account (default: %(default)s)")
     serve.add_argument(
@@ -223,6 +227,7 @@ def serve(args: argparse.Namespace) -> int:
     from .config import Endpoint, Timing
     from .engine import Engine
     from .server import create_app, standalone_config
+    from .store import Store
 
     url = (args.public_url or f"http://{_url_host(args.host)}:{args.port}").rstrip("/")
     options: dict[str, object] = {
@@ -247,7 +252,8 @@ def serve(args: argparse.Namespace) -> int:
             for e in Endpoint
         }
     try:
-        engine = Engine(standalone_config(url, **options))
+        store = Store(args.state) if args.state else None
+        engine = Engine(standalone_config(url, **options), store=store)
     except (ValueError, TypeError) as error:
         print(f"mh-mock: {error}", file=sys.stderr)
         return 2
@@ -260,7 +266,10 @@ def serve(args: argparse.Namespace) -> int:
     print(
         f"mh-mock: serving the Magic Hour audio API fake at {url} (admin API: {url}/mh-mock-api/state)", file=sys.stderr
     )
-    uvicorn.run(create_app(engine), host=args.host, port=args.port, log_level=args.log_level)
+    try:
+        uvicorn.run(create_app(engine), host=args.host, port=args.port, log_level=args.log_level)
+    finally:
+        engine.close()
     return 0
 
 

@@ -52,6 +52,18 @@ class Clock:
                 )
             self._base += when - current
 
+    def snapshot(self) -> dict[str, float | bool]:
+        """What :meth:`restore` needs to continue this clock in another process."""
+        return {"now": self.now(), "wall": time.time(), "frozen": self._frozen}
+
+    def restore(self, snapshot: dict[str, float | bool]) -> None:
+        """Continue from a :meth:`snapshot`: a frozen clock where it stood, a running one as if
+        it had kept running meanwhile (its offset from real time is kept)."""
+        with self._lock:
+            self._frozen = bool(snapshot["frozen"])
+            elapsed = 0.0 if self._frozen else max(0.0, time.time() - float(snapshot["wall"]))
+            self._base, self._started = float(snapshot["now"]) + elapsed, time.monotonic()
+
     def __repr__(self) -> str:
         mode = "frozen" if self._frozen else "running"
         return f"<Clock {mode} at {format_timestamp(self.now())}>"

@@ -146,6 +146,7 @@ class Dispatcher:
             )
         if self.engine.deliver_inline:
             self.engine.after_call()
+        self.engine.commit()  # before the answer leaves: what a client is told survives a crash
         return response
 
     def served(self, surfaces: frozenset[Surface]) -> list[Route]:

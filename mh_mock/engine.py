@@ -18,14 +18,15 @@ from urllib.parse import urlsplit
 
 from .audio import render_wav, sniff_audio
 from .clock import Clock, format_timestamp
-from .config import Config, Endpoint, Outcome, Progression
+from .config import Config, Endpoint, Outcome, Progression, to_jsonable
 from .errors import ConfigError, InsufficientCredits, NotFound, StorageError, Unauthorized, Unprocessable
 from .faults import Faults
 from .ids import IdFactory, sign
 from .journal import Journal
-from .models import Account, Project, Transition, Upload
-from .scenarios import RandomFailures, Scenarios
+from .models import Account, Project, Transition, Upload, project_from_json, project_to_json
+from .scenarios import RandomFailures, Rule, Scenarios
 from .seeds import apply_seed, load_seed
+from .store import Store
 from .webhooks import WebhookHub
 
 __all__ = ["EXTENSIONS", "Engine", "TransitionListener"]
@@ -53,16 +54,23 @@ class Engine:
     account, and objects of one account are invisible (404) to every other.
     """
 
-    def __init__(self, config: Config | None = None, *, clock: Clock | None = None) -> None:
+    def __init__(self, config: Config | None = None, *, clock: Clock | None = None, store: Store | None = None) -> None:
         self.base_config = self.config = config or Config()
         self._injected_clock = clock
+        self._store = store
+        self._touched: dict[str, set[str]] = {"accounts": set(), "projects": set(), "uploads": set()}
+        self._reset_options: dict[str, Any] = {}
+        self._restarts = 0
         self._lock = threading.RLock()
         self._listeners: list[TransitionListener] = []
         self.deliver_inline = True
         """Send due webhooks right after each call (in-process); the server sets False and ticks."""
         self.journal = Journal()
         """Every HTTP call the adapters served (the dispatcher writes it; reset clears it)."""
-        self.reset()
+        if store is not None and not store.is_empty():
+            self._restore(store.load())
+        else:
+            self.reset()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -78,6 +86,7 @@ class Engine:
             if seed is not None and seed.get("config"):
                 cfg = self.base_config.replace(**{**seed["config"], **options})
             self.config = cfg
+            self._reset_options = dict(options)
             self.journal.clear()
             self.clock = self._injected_clock or Clock(cfg.start_time, frozen=cfg.frozen_clock)
             self._ids = IdFactory(cfg.seed)
@@ -103,6 +112,10 @@ class Engine:
                 self.add_account(token, credits)
             if seed is not None:
                 apply_seed(self, seed)
+            if self._store is not None:
+                self._store.clear()
+                self._touch_all()
+                self.commit()
 
     def subscribe(self, listener: TransitionListener) -> Callable[[], None]:
         """Call ``listener`` on every status change; returns a function that unsubscribes."""
@@ -119,6 +132,7 @@ class Engine:
         with self._lock:
             self._settle()
         self.after_call()
+        self.commit()
 
     def after_call(self) -> None:
         """Run what is due after each served call (webhook deliveries); adapters call it."""
@@ -155,6 +169,7 @@ class Engine:
             account = self._new_account(token, balance)
             account.email = email if email is not None else account.email
             account.tier = tier if tier is not None else account.tier
+            self._touch("accounts", token)
             return account
 
     def set_balance(self, token: str, credits: int) -> Account:
@@ -164,6 +179,7 @@ class Engine:
         with self._lock:
             account = self._accounts.get(token) or self.add_account(token, credits)
             account.credits = credits
+            self._touch("accounts", token)
             return account
 
     def account_body(self, token: str | None) -> dict[str, Any]:
@@ -191,6 +207,7 @@ class Engine:
         config = self.config
         account = Account(token, self._ids.new(), credits, config.account_email, config.account_tier)
         self._accounts[token] = account
+        self._touch("accounts", token)
         return account
 
     # ------------------------------------------------------------------ creating projects
@@ -294,6 +311,7 @@ class Engine:
             )
             account.credits -= charge
             account.charged += charge
+            self._touch("accounts", account.token)
             self._projects[project.id] = project
             self._active.add(project.id)
             self._enter(project, "queued", now)
@@ -309,6 +327,7 @@ class Engine:
             body = self.project_body(project)
             if self.progression is Progression.POLL and not project.terminal:
                 project.reads += 1
+                self._touch("projects", project.id)
                 if project.reads >= self.config.reads_per_step:
                     self._step(project, self.now())
             return body
@@ -323,6 +342,7 @@ class Engine:
         if not project.terminal:
             self._enter(project, "canceled", self.now())
         project.enabled = False
+        self._touch("projects", project.id)
 
     def project_body(self, project: Project) -> dict[str, Any]:
         """The contract's GET body for ``project``, with fresh download URLs when complete."""
@@ -374,6 +394,7 @@ class Engine:
             for kind, extension in items:
                 file_path = f"api-assets/{self._ids.new()}/{kind}.{extension}"
                 self._uploads[file_path] = Upload(file_path, account.token, kind, extension, expires)
+                self._touch("uploads", file_path)
                 auth = sign(self._secret, "upload", file_path)
                 answer.append(
                     {
@@ -398,6 +419,7 @@ class Engine:
                 )  # fmt: skip
             self.check_upload_size(len(data))
             upload.data = bytes(data)
+            self._touch("uploads", file_path)
 
     def check_upload_size(self, size: int) -> None:
         """Raise 413 if a PUT of ``size`` bytes is over the limit (adapters call it before reading)."""
@@ -466,6 +488,7 @@ class Engine:
             now = self.now()
             for project in self._iter_active():
                 project.status_since, project.reads = now, 0
+                self._touch("projects", project.id)
                 self._schedule(project)
 
     def finish(self, project_id: str | None = None) -> list[Project]:
@@ -487,6 +510,7 @@ class Engine:
             if project.terminal:
                 raise ConfigError(f"project {project_id} is already {project.status}; its outcome is fixed")
             project.outcome = Outcome.parse(outcome)
+            self._touch("projects", project_id)
             return project
 
     def force(self, project_id: str, status: str, *, code: str | None = None, message: str | None = None) -> Project:
@@ -562,6 +586,7 @@ class Engine:
         with self._lock:
             upload = Upload(file_path, owner, "audio", kind_extension, float("inf"), bytes(data))
             self._uploads[file_path] = upload
+            self._touch("uploads", file_path)
             return upload
 
     def cancel(self, project_id: str) -> Project:
@@ -576,6 +601,100 @@ class Engine:
                 )
             self._enter(project, "canceled", self.now())
             return project
+
+    # ------------------------------------------------------------------ persistence
+
+    def _touch(self, table: str, key: str) -> None:
+        if self._store is not None:
+            self._touched[table].add(key)
+
+    def _touch_all(self) -> None:
+        self._touched["accounts"].update(self._accounts)
+        self._touched["projects"].update(self._projects)
+        self._touched["uploads"].update(self._uploads)
+
+    def commit(self) -> None:
+        """Save what changed since the last commit (no-op without a store). The dispatcher calls
+        it before each answer leaves, so whatever a client was told is on disk."""
+        if self._store is None:
+            return
+        with self._lock:
+            touched, self._touched = self._touched, {"accounts": set(), "projects": set(), "uploads": set()}
+            hub = self.webhooks
+            changes = {
+                "accounts": [(t, self._accounts[t].__dict__, None) for t in touched["accounts"] if t in self._accounts],
+                "projects": [
+                    (i, project_to_json(self._projects[i]), None) for i in touched["projects"] if i in self._projects
+                ],
+                "uploads": [
+                    (
+                        path,
+                        {k: v for k, v in self._uploads[path].__dict__.items() if k != "data"},
+                        self._uploads[path].data,
+                    )
+                    for path in touched["uploads"]
+                    if path in self._uploads
+                ],
+                "deliveries": [(d.id, d.to_json(), None) for d in hub.take_touched()],
+            }
+            meta = {
+                "clock": self.clock.snapshot(),
+                "progression": self.progression.value,
+                "secret": self._secret.decode(),
+                "options": to_jsonable(self._reset_options),
+                "restarts": self._restarts,
+                "scenarios": [rule.describe() for rule in self.scenarios.rules],
+                "random": None
+                if self.scenarios.random is None
+                else [self.scenarios.random.ratio, list(self.scenarios.random.codes)],
+                "faults": [
+                    {k: v for k, v in f.describe().items() if k != "id"} | {"id": f.id} for f in self.faults.rules
+                ],
+                "webhooks": [e.describe() for e in hub.endpoints.values() if e.url is not None],
+            }
+        self._store.save(meta, changes)
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        """Continue from a saved state (a restart with the same ``--state`` file)."""
+        meta = state["engine"]
+        with self._lock:
+            self.config = cfg = self.base_config.replace(**meta["options"]) if meta["options"] else self.base_config
+            self._reset_options = dict(meta["options"])
+            self._restarts = meta["restarts"] + 1
+            self.clock = self._injected_clock or Clock(cfg.start_time, frozen=cfg.frozen_clock)
+            self.clock.restore(meta["clock"])
+            self._secret = meta["secret"].encode()
+            self._accounts = {data["token"]: Account(**data) for data, _ in state["accounts"]}
+            self._projects = {data["id"]: project_from_json(data) for data, _ in state["projects"]}
+            self._uploads = {data["file_path"]: Upload(**data, data=blob) for data, blob in state["uploads"]}
+            issued = {a.id for a in self._accounts.values()} | set(self._projects)
+            issued |= {path.split("/")[1] for path in self._uploads}
+            self._ids = IdFactory(f"{cfg.seed}:restart-{self._restarts}", issued)
+            self._active = {p.id for p in self._projects.values() if not p.terminal}
+            self._due, self._sequence = [], 0
+            self.progression = Progression(meta["progression"])
+            for project in self._iter_active():
+                self._schedule(project)
+            self.webhooks = WebhookHub(self.now, fake_timestamps=cfg.webhook_timestamps == "fake")
+            for endpoint in meta["webhooks"]:
+                self.webhooks.restore_endpoint(endpoint)
+            self.webhooks.restore_deliveries(data for data, _ in state["deliveries"])
+            self.faults = Faults(f"{cfg.seed}:restart-{self._restarts}")
+            for fault in meta["faults"]:
+                self.faults.restore(fault)
+            self.scenarios = Scenarios()
+            for rule in meta["scenarios"]:
+                self.scenarios.add(Rule.from_json({k: v for k, v in rule.items() if k != "id"}, rule["id"]))
+            if meta["random"] is not None:
+                self.scenarios.random = RandomFailures(
+                    meta["random"][0], tuple(meta["random"][1]), f"{cfg.seed}:restart-{self._restarts}"
+                )
+
+    def close(self) -> None:
+        """Close the store and the webhook client."""
+        self.webhooks.close()
+        if self._store is not None:
+            self._store.close()
 
     # ------------------------------------------------------------------ transitions
 
@@ -593,6 +712,7 @@ class Engine:
     def _enter(self, project: Project, status: str, at: float) -> None:
         project.status, project.status_since, project.reads = status, at, 0
         project.step += 1
+        self._touch("projects", project.id)
         transition = Transition(project.id, status, at)
         project.history.append(transition)
         if project.terminal:
@@ -615,6 +735,7 @@ class Engine:
             return
         account.credits += project.charge
         account.refunded += project.charge
+        self._touch("accounts", account.token)
 
     def _schedule(self, project: Project) -> None:
         if self.progression is not Progression.CLOCK:

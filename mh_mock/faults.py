@@ -117,6 +117,17 @@ class Faults:
         self.rules.append(fault)
         return fault
 
+    def restore(self, data: Mapping[str, Any]) -> Fault:
+        """Re-add a saved fault with its id and counters."""
+        fields_ = dict(data)
+        fault_id, seen = fields_.pop("id"), fields_.pop("seen", 0)
+        fault = Fault(**fields_)
+        fault.id, fault.seen = fault_id, seen
+        self.rules.append(fault)
+        tail = fault_id.rsplit("-", 1)[-1]
+        self._counter = max(self._counter, int(tail) if tail.isdigit() else 0)
+        return fault
+
     def remove(self, fault_id: str) -> None:
         """Drop one rule; KeyError if there is none with that id."""
         kept = [f for f in self.rules if f.id != fault_id]

@@ -18,9 +18,9 @@ class IdFactory:
     Given a seed the sequence is reproducible; without one it is random.
     """
 
-    def __init__(self, seed: int | str | None = None) -> None:
+    def __init__(self, seed: int | str | None = None, issued: set[str] | None = None) -> None:
         self._random = random.Random(seed)
-        self._issued: set[str] = set()
+        self._issued: set[str] = set(issued or ())
         self._lock = threading.Lock()
 
     def new(self) -> str:

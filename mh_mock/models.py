@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from .config import Endpoint, Outcome, Timing
 
-__all__ = ["Account", "Project", "Transition", "Upload"]
+__all__ = ["Account", "Project", "Transition", "Upload", "project_from_json", "project_to_json"]
 
 
 @dataclass
@@ -76,3 +77,25 @@ class Upload:
     extension: str
     expires_at: float
     data: bytes | None = None
+
+
+def project_to_json(project: Project) -> dict[str, Any]:
+    """A project as a JSON-able dict (persistence)."""
+    outcome = project.outcome
+    return {
+        **{k: v for k, v in project.__dict__.items() if k not in ("endpoint", "outcome", "timing", "history")},
+        "endpoint": project.endpoint.value,
+        "outcome": [outcome.status, outcome.code, outcome.message],
+        "timing": [project.timing.queued, project.timing.rendering],
+        "history": [[t.status, t.at] for t in project.history],
+    }
+
+
+def project_from_json(data: dict[str, Any]) -> Project:
+    """Inverse of :func:`project_to_json`."""
+    fields = dict(data)
+    fields["endpoint"] = Endpoint(fields["endpoint"])
+    fields["outcome"] = Outcome(*fields["outcome"])
+    fields["timing"] = Timing(*fields["timing"])
+    fields["history"] = [Transition(fields["id"], status, at) for status, at in fields["history"]]
+    return Project(**fields)

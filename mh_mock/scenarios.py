@@ -110,8 +110,12 @@ class Scenarios:
 
     def add(self, rule: Rule) -> Rule:
         """Append a rule (it gets an id if it has none)."""
-        self._counter += 1
-        rule.id = rule.id or f"rule-{self._counter}"
+        if rule.id:
+            tail = rule.id.rsplit("-", 1)[-1]
+            self._counter = max(self._counter, int(tail) if tail.isdigit() else 0)
+        else:
+            self._counter += 1
+            rule.id = f"rule-{self._counter}"
         self.rules.append(rule)
         return rule
 

@@ -1,4 +1,7 @@
-"""Seed files: accounts, uploads and projects a fake starts with (``mh-mock serve --seed FILE``).
+"""Seed files: what a fake starts with (``mh-mock serve --seed FILE``), reapplied on every reset.
+
+Accounts, uploads and projects; and the simulation controls: outcome ``scenarios`` and
+``random_failures``, HTTP ``faults``, and ``webhooks`` endpoints (the same JSON the admin API takes).
 
 A seed is JSON, validated against :data:`SEED_SCHEMA` with messages that name the bad entry.
 ``token: "*"`` makes an object public: every token can read it, as with the vendor's hosted mock
@@ -17,8 +20,11 @@ from jsonschema import Draft7Validator
 from jsonschema.exceptions import best_match
 
 from .audio import render_wav
+from .catalogue import AUDIO_ERROR_CODES
 from .config import Endpoint, Outcome
 from .errors import ConfigError
+from .faults import Fault
+from .scenarios import RandomFailures, Rule
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -58,6 +64,33 @@ SEED_SCHEMA: dict[str, Any] = {
                     "file_path": {"type": "string", "pattern": "^api-assets/"},
                     "seconds": {"type": "number", "exclusiveMinimum": 0},
                     "base64": {"type": "string"},
+                },
+            },
+        },
+        "scenarios": {"type": "array", "items": {"type": "object", "required": ["outcome"]}},
+        "random_failures": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["ratio"],
+            "properties": {
+                "ratio": {"type": "number", "minimum": 0, "maximum": 1},
+                "codes": {"type": "array", "items": {"type": "string"}},
+            },
+        },
+        "faults": {"type": "array", "items": {"type": "object", "required": ["kind"]}},
+        "webhooks": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["url", "secret"],
+                "properties": {
+                    "url": {"type": "string", "pattern": "^https?://"},
+                    "secret": {"type": "string", "minLength": 1},
+                    "events": {
+                        "type": "array",
+                        "items": {"enum": ["audio.started", "audio.completed", "audio.errored"]},
+                    },
                 },
             },
         },
@@ -133,6 +166,17 @@ def apply_seed(engine: Engine, seed: Mapping[str, Any]) -> None:
             else render_wav(upload["file_path"], upload.get("seconds", 1.0))
         )
         engine.import_upload(upload["file_path"], upload["token"], data)
+    for rule in seed.get("scenarios", []):
+        engine.scenarios.add(Rule.from_json(rule, ""))
+    if "random_failures" in seed:
+        random = seed["random_failures"]
+        engine.scenarios.random = RandomFailures(
+            random["ratio"], tuple(random.get("codes") or AUDIO_ERROR_CODES), engine.config.seed
+        )
+    for fault in seed.get("faults", []):
+        engine.faults.add(Fault.from_json(fault))
+    for webhook in seed.get("webhooks", []):
+        engine.webhooks.add_endpoint(webhook["url"], webhook["secret"], webhook.get("events"))
     for project in seed.get("projects", []):
         error = project.get("error")
         engine.import_project(

@@ -116,6 +116,18 @@ class Delivery:
     state: str = "pending"
     attempts: list[Attempt] = field(default_factory=list)
 
+    def to_json(self) -> dict[str, Any]:
+        """Everything, for persistence (the inverse of :meth:`from_json`)."""
+        return {**self.__dict__, "body": self.body.decode(), "attempts": [a.__dict__ for a in self.attempts]}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Delivery:
+        """Inverse of :meth:`to_json`."""
+        fields = dict(data)
+        fields["body"] = fields["body"].encode()
+        fields["attempts"] = [Attempt(**a) for a in fields["attempts"]]
+        return cls(**fields)
+
     def describe(self) -> dict[str, Any]:
         """As JSON."""
         return {
@@ -144,6 +156,7 @@ class WebhookHub:
         self.deliveries: list[Delivery] = []
         self.pending: list[Delivery] = []
         self._in_flight: set[str] = set()
+        self._touched: set[str] = set()
         self._counter = 0
 
     def add_endpoint(self, target: str | Receiver, secret: str, events: Iterable[str] | None = None) -> WebhookEndpoint:
@@ -240,6 +253,7 @@ class WebhookHub:
 
     def _record(self, delivery: Delivery, attempt: Attempt) -> None:
         delivery.attempts.append(attempt)
+        self._touched.add(delivery.id)
         if attempt.status is not None and 200 <= attempt.status < 300:
             delivery.state = "delivered"
         else:
@@ -249,6 +263,29 @@ class WebhookHub:
                 return
             delivery.state = "failed"
         self.pending.remove(delivery)
+
+    def take_touched(self) -> list[Delivery]:
+        """Deliveries changed since the last call (for persistence)."""
+        with self._lock:
+            ids, self._touched = self._touched, set()
+            return [d for d in self.deliveries if d.id in ids]
+
+    def restore_endpoint(self, data: Mapping[str, Any]) -> None:
+        """Re-register a saved URL endpoint under its id."""
+        with self._lock:
+            endpoint = WebhookEndpoint(data["id"], data["secret"], frozenset(data["events"]), url=data["url"])
+            self.endpoints[endpoint.id] = endpoint
+            self._counter = max(self._counter, _number(endpoint.id))
+
+    def restore_deliveries(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        """Reload the saved delivery log; pending ones are sent when due."""
+        with self._lock:
+            for row in rows:
+                delivery = Delivery.from_json(row)
+                self.deliveries.append(delivery)
+                if delivery.state == "pending":
+                    self.pending.append(delivery)
+                self._counter = max(self._counter, _number(delivery.id))
 
     def _http(self) -> httpx.Client:
         if self._client is None:
@@ -262,3 +299,9 @@ class WebhookHub:
         if self._client is not None:
             self._client.close()
             self._client = None
+
+
+def _number(ident: str) -> int:
+    """The counter in an id such as ``webhook-3``."""
+    tail = ident.rsplit("-", 1)[-1]
+    return int(tail) if tail.isdigit() else 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -11,6 +12,7 @@ import uvicorn
 from .control import RemoteControl
 from .engine import Engine
 from .server import create_app, standalone_config
+from .store import Store
 
 __all__ = ["LiveServer", "ThreadedServer"]
 
@@ -68,13 +70,14 @@ class LiveServer(RemoteControl):
     """``mh-mock serve`` in a thread of this process, driven through its admin API.
 
     ``options`` are :class:`~mh_mock.config.Config` fields on top of the standalone defaults
-    (real-time clock, clock progression). Use as a context manager or :meth:`start` / :meth:`stop`.
+    (real-time clock, clock progression); ``state`` is a SQLite file to persist to, as with
+    ``mh-mock serve --state``. Use as a context manager or :meth:`start` / :meth:`stop`.
     """
 
-    def __init__(self, host: str = "127.0.0.1", **options: Any) -> None:
+    def __init__(self, host: str = "127.0.0.1", *, state: str | Path | None = None, **options: Any) -> None:
         self._threaded = ThreadedServer(None, host)
         super().__init__(self._threaded.url, admin_token=options.get("admin_token"))
-        self.engine = Engine(standalone_config(self.url, **options))
+        self.engine = Engine(standalone_config(self.url, **options), store=Store(state) if state else None)
         """The engine behind the server (same process: inspect it directly if you like)."""
         self._threaded.app = create_app(self.engine)
 
@@ -86,6 +89,7 @@ class LiveServer(RemoteControl):
     def stop(self) -> None:
         """Shut the server down and close its client."""
         self._threaded.stop()
+        self.engine.close()
         self.close()
 
     def __enter__(self) -> LiveServer:

@@ -161,6 +161,8 @@ class Config:
     """Largest JSON body an API call may carry (413 above it)."""
     speech_chars_per_second: float = 15.0
     """Length of rendered speech: characters of text per second of audio."""
+    journal_limit: int | None = None
+    """Keep only this many most recent calls in the journal (None: all; ``mh-mock serve``: 100,000)."""
     admin_token: str | None = None
     """If set, admin API calls need it in the ``x-mh-mock-admin-token`` header."""
     api_url: str = "https://api.magichour.ai"

@@ -65,8 +65,8 @@ class Engine:
         self._listeners: list[TransitionListener] = []
         self.deliver_inline = True
         """Send due webhooks right after each call (in-process); the server sets False and ticks."""
-        self.journal = Journal()
-        """Every HTTP call the adapters served (the dispatcher writes it; reset clears it)."""
+        self.journal = Journal(self.config.journal_limit)
+        """Every HTTP call the adapters served (the dispatcher writes it; reset starts a new one)."""
         if store is not None and not store.is_empty():
             self._restore(store.load())
         else:
@@ -87,7 +87,7 @@ class Engine:
                 cfg = self.base_config.replace(**{**seed["config"], **options})
             self.config = cfg
             self._reset_options = dict(options)
-            self.journal.clear()
+            self.journal = Journal(cfg.journal_limit)
             self.clock = self._injected_clock or Clock(cfg.start_time, frozen=cfg.frozen_clock)
             self._ids = IdFactory(cfg.seed)
             self._secret = self._ids.token().encode()

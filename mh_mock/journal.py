@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -38,16 +39,22 @@ class Call:
 
 
 class Journal:
-    """An append-only, thread-safe list of :class:`Call`, with query helpers."""
+    """An append-only, thread-safe list of :class:`Call`, with query helpers.
 
-    def __init__(self) -> None:
-        self._calls: list[Call] = []
+    With a ``limit``, only the most recent calls are kept (a long-running server stays small);
+    ``seq`` keeps counting, so gaps show what was dropped.
+    """
+
+    def __init__(self, limit: int | None = None) -> None:
+        self._calls: deque[Call] = deque(maxlen=limit)
+        self._next = 0
         self._lock = threading.Lock()
 
     def record(self, **fields: Any) -> Call:
         """Append a call (fields as in :class:`Call`, without ``seq``) and return it."""
         with self._lock:
-            call = Call(seq=len(self._calls), **fields)
+            call = Call(seq=self._next, **fields)
+            self._next += 1
             self._calls.append(call)
             return call
 
@@ -55,6 +62,7 @@ class Journal:
         """Forget every recorded call."""
         with self._lock:
             self._calls.clear()
+            self._next = 0
 
     def __iter__(self) -> Iterator[Call]:
         return iter(self.calls)

@@ -34,6 +34,7 @@ _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 def standalone_config(url: str, **options: object) -> Config:
     """Defaults for a server at ``url``: real time, clock progression, URLs on the server."""
     defaults: dict[str, object] = {
+        "journal_limit": 100_000,
         "frozen_clock": False,
         "progression": Progression.CLOCK,
         "api_url": url,

@@ -37,7 +37,7 @@ def render_wav(key: str, seconds: float) -> bytes:
 def wav_duration(data: bytes) -> float:
     """Length in seconds of a WAV file (raises ``wave.Error`` if it is not one)."""
     with wave.open(io.BytesIO(data)) as reader:
-        return reader.getnframes() / reader.getframerate()
+        return float(reader.getnframes() / reader.getframerate())
 
 
 _MAGIC: tuple[tuple[int, bytes, str], ...] = (

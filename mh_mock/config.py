@@ -38,7 +38,7 @@ class Endpoint(str, Enum):
         return self.value.upper()
 
     @property
-    def title(self) -> str:
+    def label(self) -> str:
         """Human name, used in default project names ("Voice Generator - …")."""
         return self.value.replace("_", " ").title()
 

@@ -54,6 +54,10 @@ class Engine:
     account, and objects of one account are invisible (404) to every other.
     """
 
+    webhooks: WebhookHub
+    faults: Faults
+    scenarios: Scenarios
+
     def __init__(self, config: Config | None = None, *, clock: Clock | None = None, store: Store | None = None) -> None:
         self.base_config = self.config = config or Config()
         self._injected_clock = clock
@@ -302,7 +306,7 @@ class Engine:
                 id=self._ids.new(),
                 owner=account.token,
                 endpoint=endpoint,
-                name=name if name is not None else f"{endpoint.title} - {format_timestamp(now)}",
+                name=name if name is not None else f"{endpoint.label} - {format_timestamp(now)}",
                 created_at=now,
                 charge=charge,
                 seconds=float(seconds),
@@ -565,7 +569,7 @@ class Engine:
                 outcome = Outcome.error()
             project = Project(
                 id=project_id, owner=owner, endpoint=endpoint, created_at=now, charge=charge, seconds=seconds,
-                name=name if name is not None else f"{endpoint.title} - {format_timestamp(now)}",
+                name=name if name is not None else f"{endpoint.label} - {format_timestamp(now)}",
                 outcome=outcome, timing=self.config.timings[endpoint], enabled=enabled,
             )  # fmt: skip
             project.refunded = status in ("error", "canceled")  # nobody paid for an imported project
@@ -621,7 +625,7 @@ class Engine:
         with self._lock:
             touched, self._touched = self._touched, {"accounts": set(), "projects": set(), "uploads": set()}
             hub = self.webhooks
-            changes = {
+            changes: dict[str, list[tuple[str, dict[str, Any], bytes | None]]] = {
                 "accounts": [(t, self._accounts[t].__dict__, None) for t in touched["accounts"] if t in self._accounts],
                 "projects": [
                     (i, project_to_json(self._projects[i]), None) for i in touched["projects"] if i in self._projects

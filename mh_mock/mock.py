@@ -9,6 +9,7 @@ uses for uploads and downloads) are intercepted too; no socket is opened.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
@@ -104,7 +105,7 @@ class MhMock(Control):
             self.router.stop(quiet=True)
         else:
             for route in self._routes:
-                self.router.routes.pop(route.name, None)
+                self.router.routes.pop(route.name, None)  # type: ignore[no-untyped-call]
         self._routes.clear()
         self._started = False
 
@@ -147,7 +148,7 @@ class MhMock(Control):
                 return self._side_effect(prefix, surfaces)(request)
         return httpx.Response(404, json={"code": "not_found", "message": f"{request.url} is not served by this fake"})
 
-    def _side_effect(self, prefix: str, surfaces: frozenset[Surface]) -> Any:
+    def _side_effect(self, prefix: str, surfaces: frozenset[Surface]) -> Callable[[httpx.Request], httpx.Response]:
         handle = self.dispatcher.handle
         cut = len(prefix)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -126,9 +127,8 @@ _VALIDATOR = Draft7Validator(SEED_SCHEMA)
 
 def bundled_seeds() -> dict[str, Path]:
     """Seed files shipped in ``mh_mock.fixtures`` (name → path)."""
-    from .fixtures import SEEDS_DIR
-
-    return {path.stem: path for path in sorted(SEEDS_DIR.glob("*.json"))}
+    seeds = Path(str(resources.files("mh_mock.fixtures").joinpath("seeds")))
+    return {path.stem: path for path in sorted(seeds.glob("*.json"))}
 
 
 def load_seed(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:

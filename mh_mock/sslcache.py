@@ -21,7 +21,7 @@ __all__ = ["shared_ssl_context"]
 @contextmanager
 def shared_ssl_context() -> Iterator[None]:
     """Make default-configured httpx clients share one SSL context until the block ends."""
-    original = _default_transport.create_ssl_context
+    original = _default_transport.create_ssl_context  # type: ignore[attr-defined]
     cache: dict[tuple[str | None, str | None], ssl.SSLContext] = {}
 
     def cached(verify: Any = True, cert: Any = None, trust_env: bool = True) -> ssl.SSLContext:
@@ -32,8 +32,8 @@ def shared_ssl_context() -> Iterator[None]:
             cache[key] = original(verify=verify, cert=cert, trust_env=trust_env)
         return cache[key]
 
-    _default_transport.create_ssl_context = cached  # type: ignore[assignment]
+    setattr(_default_transport, "create_ssl_context", cached)  # noqa: B010 (a private name, patched)
     try:
         yield
     finally:
-        _default_transport.create_ssl_context = original
+        setattr(_default_transport, "create_ssl_context", original)  # noqa: B010

@@ -12,7 +12,7 @@ import fcntl
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -67,7 +67,7 @@ class Store:
         return state
 
     def save(
-        self, engine_meta: dict[str, Any], changes: dict[str, Iterable[tuple[str, dict[str, Any], bytes | None]]]
+        self, engine_meta: dict[str, Any], changes: Mapping[str, Iterable[tuple[str, dict[str, Any], bytes | None]]]
     ) -> None:
         """Write the global state and the changed rows (``table → (key, json, blob)``) atomically."""
         with self._write:

@@ -53,16 +53,19 @@ class Clock:
             self._base += when - current
 
     def snapshot(self) -> dict[str, float | bool]:
-        """What :meth:`restore` needs to continue this clock in another process."""
-        return {"now": self.now(), "wall": time.time(), "frozen": self._frozen}
+        """What :meth:`restore` needs to continue this clock in another process: where a frozen
+        clock stands, or a running clock's offset from real time (constant until advanced)."""
+        if self._frozen:
+            return {"frozen": True, "now": self._base}
+        return {"frozen": False, "offset": round(self.now() - time.time(), 3)}
 
     def restore(self, snapshot: dict[str, float | bool]) -> None:
         """Continue from a :meth:`snapshot`: a frozen clock where it stood, a running one as if
-        it had kept running meanwhile (its offset from real time is kept)."""
+        it had kept running meanwhile."""
         with self._lock:
             self._frozen = bool(snapshot["frozen"])
-            elapsed = 0.0 if self._frozen else max(0.0, time.time() - float(snapshot["wall"]))
-            self._base, self._started = float(snapshot["now"]) + elapsed, time.monotonic()
+            start = float(snapshot["now"]) if self._frozen else time.time() + float(snapshot["offset"])
+            self._base, self._started = start, time.monotonic()
 
     def __repr__(self) -> str:
         mode = "frozen" if self._frozen else "running"

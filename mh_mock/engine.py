@@ -64,6 +64,7 @@ class Engine:
         self._store = store
         self._touched: dict[str, set[str]] = {"accounts": set(), "projects": set(), "uploads": set()}
         self._reset_options: dict[str, Any] = {}
+        self._saved_meta: dict[str, Any] | None = None
         self._restarts = 0
         self._lock = threading.RLock()
         self._listeners: list[TransitionListener] = []
@@ -656,6 +657,9 @@ class Engine:
                 ],
                 "webhooks": [e.describe() for e in hub.endpoints.values() if e.url is not None],
             }
+            if meta == self._saved_meta and not any(changes.values()):
+                return  # the ticker commits ten times a second; most of the time nothing changed
+            self._saved_meta = meta
         self._store.save(meta, changes)
 
     def _restore(self, state: dict[str, Any]) -> None:

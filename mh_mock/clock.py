@@ -6,6 +6,11 @@ import threading
 import time
 from datetime import datetime, timezone
 
+from .errors import ConfigError
+
+MAX_TIME = 253_402_300_799.0
+"""9999-12-31T23:59:59Z, the last moment a timestamp can show."""
+
 __all__ = ["Clock", "format_timestamp", "parse_timestamp"]
 
 
@@ -36,9 +41,11 @@ class Clock:
 
     def advance(self, seconds: float) -> float:
         """Move the clock forward by ``seconds`` (never backwards) and return the new time."""
-        if seconds < 0:
-            raise ValueError(f"the clock only moves forward; got advance({seconds})")
+        if not seconds >= 0:  # also refuses NaN
+            raise ConfigError(f"the clock only moves forward; got advance({seconds})")
         with self._lock:
+            if self.now() + seconds > MAX_TIME:
+                raise ConfigError(f"advance({seconds}) would take the clock past {format_timestamp(MAX_TIME)}")
             self._base += seconds
             return self.now()
 
@@ -46,8 +53,10 @@ class Clock:
         """Jump to ``when`` (epoch seconds); it must not be earlier than now."""
         with self._lock:
             current = self.now()
-            if when < current:
-                raise ValueError(
+            if when > MAX_TIME:
+                raise ConfigError(f"the clock cannot go past {format_timestamp(MAX_TIME)}")
+            if not current <= when:
+                raise ConfigError(
                     f"the clock only moves forward; {format_timestamp(when)} is before {format_timestamp(current)}"
                 )
             self._base += when - current

@@ -11,6 +11,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .catalogue import job_error_message
+from .clock import MAX_TIME
 from .errors import ConfigError
 
 __all__ = ["Config", "Endpoint", "Outcome", "Progression", "Timing", "to_jsonable"]
@@ -171,14 +172,30 @@ class Config:
     """Where upload and download URLs point (in-process: the intercepted storage host)."""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "progression", Progression(self.progression))
-        object.__setattr__(self, "default_outcome", Outcome.parse(self.default_outcome))
-        object.__setattr__(self, "voice_credit_rate", Fraction(str(self.voice_credit_rate)))
-        timings = {Endpoint(k): _as_timing(v) for k, v in self.timings.items()}
-        object.__setattr__(self, "timings", MappingProxyType({**_DEFAULT_TIMINGS, **timings}))
-        object.__setattr__(self, "accounts", MappingProxyType(dict(self.accounts)))
-        object.__setattr__(self, "api_url", self.api_url.rstrip("/"))
-        object.__setattr__(self, "storage_url", self.storage_url.rstrip("/"))
+        def convert(name: str, function: Any) -> None:
+            try:
+                object.__setattr__(self, name, function(getattr(self, name)))
+            except ConfigError:
+                raise
+            except (TypeError, ValueError, AttributeError, ArithmeticError) as error:
+                raise ConfigError(f"bad value for {name}: {getattr(self, name)!r} ({error})") from None
+
+        convert("progression", Progression)
+        convert("default_outcome", Outcome.parse)
+        convert("voice_credit_rate", lambda rate: Fraction(str(rate)))
+        convert(
+            "timings",
+            lambda t: MappingProxyType({**_DEFAULT_TIMINGS, **{Endpoint(k): _as_timing(v) for k, v in t.items()}}),
+        )
+        convert("accounts", lambda a: MappingProxyType({str(k): int(v) for k, v in a.items()}))
+        convert("api_url", lambda url: url.rstrip("/"))
+        convert("storage_url", lambda url: url.rstrip("/"))
+        if self.seed is not None and (not isinstance(self.seed, (int, str)) or isinstance(self.seed, bool)):
+            raise ConfigError(f"seed must be an integer or a string, got {self.seed!r}")
+        if self.start_time is not None and not (
+            isinstance(self.start_time, (int, float)) and 0 <= self.start_time <= MAX_TIME
+        ):
+            raise ConfigError(f"start_time must be epoch seconds between 0 and {MAX_TIME:.0f}, got {self.start_time!r}")
         for name in ("starting_balance", "reads_per_step", "voice_prompt_limit"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < (1 if name == "reads_per_step" else 0):
@@ -199,10 +216,14 @@ class Config:
         """A copy with ``changes``; an unknown name is a TypeError listing the valid ones."""
         unknown = sorted(set(changes) - set(self.option_names()))
         if unknown:
-            raise TypeError(
+            raise UnknownOption(
                 f"unknown mh-mock option(s) {', '.join(unknown)}; valid options are: {', '.join(self.option_names())}"
             )
         return dataclasses.replace(self, **changes)
+
+
+class UnknownOption(TypeError, ConfigError):
+    """A misspelt option: a TypeError (like a bad keyword argument) and a ConfigError (a 400)."""
 
 
 def to_jsonable(value: Any) -> Any:
@@ -228,4 +249,4 @@ def _as_timing(value: Timing | tuple[float, float] | Mapping[str, float]) -> Tim
     if isinstance(value, Mapping):
         return Timing(**value)
     queued, rendering = value
-    return Timing(queued, rendering)
+    return Timing(float(queued), float(rendering))

@@ -125,7 +125,12 @@ class Dispatcher:
             logger.exception("mh-mock failed on %s %s", request.method, request.url)
             status = 500
             payload = {"code": "internal_server_error", "message": f"mh-mock bug: {type(error).__name__}: {error}"}
-        response = _encode(status, payload)
+        try:
+            response = _encode(status, payload)
+        except Exception as error:  # a bug of ours (an answer that cannot be serialised)
+            logger.exception("mh-mock could not encode its answer to %s %s", request.method, request.url)
+            status, payload = 500, {"code": "internal_server_error", "message": f"mh-mock bug: {type(error).__name__}"}
+            response = _encode(status, payload)
         response.headers.update(headers)
         if status == 405 and methods is not None:
             response.headers["allow"] = ", ".join(sorted(m for m, r in methods.items() if r.surface in surfaces))
@@ -159,7 +164,9 @@ class Dispatcher:
         methods = self._static.get(path)
         if methods is not None:
             return methods, {}
-        segments = path.strip("/").split("/")
+        if not path.startswith("/"):
+            return None, {}
+        segments = path[1:].split("/")  # exact: an extra or trailing slash is another path
         for template, candidates in self._dynamic:
             if len(template) != len(segments):
                 continue
@@ -224,7 +231,7 @@ def parse_json(raw: bytes) -> Any:
     except UnicodeDecodeError as error:
         raise InvalidRequest(f"The request body is not valid UTF-8 (byte {error.start})") from None
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        document = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as error:
         raise InvalidRequest(
             f"The request body is not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})"
@@ -233,6 +240,26 @@ def parse_json(raw: bytes) -> Any:
         raise InvalidRequest("The request body is nested too deeply") from None
     except ValueError as error:  # NaN/Infinity, or an integer too long to convert
         raise InvalidRequest(f"The request body is not valid JSON: {error}") from None
+    if "\\u" in text:  # only escapes can smuggle in an unpaired UTF-16 surrogate
+        _refuse_surrogates(document, "")
+    return document
+
+
+def _refuse_surrogates(value: Any, where: str) -> None:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidRequest(
+                f"Invalid value for {where or 'request body'}: it contains an unpaired UTF-16 surrogate"
+            ) from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_surrogates(key, where)
+            _refuse_surrogates(item, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _refuse_surrogates(item, f"{where}[{index}]")
 
 
 def _bearer(header: str | None) -> str | None:
@@ -293,7 +320,8 @@ def describe(error: ValidationError) -> str:
     if kind == "minItems":
         return f"{subject} must contain at least {expected} item{'s' if expected != 1 else ''}"
     if kind == "pattern":
-        return f"Invalid value for {subject}: {value!r} does not match {expected}"
+        shown = expected[:-2] + "$" if expected.endswith("\\Z") else expected  # as the contract writes it
+        return f"Invalid value for {subject}: {value!r} does not match {shown}"
     return f"Invalid value for {subject}: {error.message}"
 
 

@@ -252,6 +252,8 @@ class Engine:
         outcome: Outcome | str | None = None,
     ) -> Project:  # fmt: skip
         """``POST /v1/ai-music-generator``: one credit per second of ``duration``."""
+        if not isinstance(duration, int) or isinstance(duration, bool) or not 1 <= duration <= 3600:
+            raise ConfigError(f"duration must be whole seconds between 1 and 3600, got {duration!r}")
         del lyrics, instrumental  # they shape real music, not our test tone
         return self._create(
             token, Endpoint.MUSIC_GENERATOR, name=name, prompt=prompt, charge=duration, seconds=duration,
@@ -443,7 +445,9 @@ class Engine:
                 project is not None
                 and filename == OUTPUT_NAME
                 and expires is not None
+                and expires.isascii()
                 and expires.isdigit()
+                and len(expires) <= 16
                 and signature == sign(self._secret, "output", project_id, int(expires))
             )
             if not valid or project is None or not project.enabled or project.status != "complete":

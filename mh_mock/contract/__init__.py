@@ -52,6 +52,9 @@ def to_json_schema(schema: Any) -> Any:
     if not isinstance(schema, dict):
         return schema
     out = {k: to_json_schema(v) for k, v in schema.items() if k not in _DROP_KEYS}
+    pattern = out.get("pattern")
+    if isinstance(pattern, str) and pattern.endswith("$") and not pattern.endswith("\\$"):
+        out["pattern"] = pattern[:-1] + "\\Z"  # Python's $ also matches before a final newline
     if out.pop("nullable", False):
         if "type" in out:
             out["type"] = [out["type"], "null"]

@@ -267,7 +267,7 @@ def serve(args: argparse.Namespace) -> int:
         f"mh-mock: serving the Magic Hour audio API fake at {url} (admin API: {url}/mh-mock-api/state)", file=sys.stderr
     )
     try:
-        uvicorn.run(create_app(engine), host=args.host, port=args.port, log_level=args.log_level)
+        uvicorn.run(create_app(engine, freeze_gc_every=5_000), host=args.host, port=args.port, log_level=args.log_level)
     finally:
         engine.close()
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 
 from .errors import ConfigError
 
@@ -83,8 +83,8 @@ class Clock:
 
 def format_timestamp(when: float) -> str:
     """ISO-8601 UTC with milliseconds, as the API writes them: ``2024-10-19T05:10:19.027Z``."""
-    moment = datetime.fromtimestamp(round(when, 3), tz=timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    seconds, millis = divmod(round(when * 1000), 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
 
 
 def parse_timestamp(text: str) -> float:

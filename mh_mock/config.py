@@ -163,7 +163,7 @@ class Config:
     speech_chars_per_second: float = 15.0
     """Length of rendered speech: characters of text per second of audio."""
     journal_limit: int | None = None
-    """Keep only this many most recent calls in the journal (None: all; ``mh-mock serve``: 100,000)."""
+    """Keep only this many most recent calls in the journal (None: all; ``mh-mock serve``: 10,000)."""
     admin_token: str | None = None
     """If set, admin API calls need it in the ``x-mh-mock-admin-token`` header."""
     api_url: str = "https://api.magichour.ai"

@@ -55,9 +55,12 @@ class Response:
     """A fault the adapter must act out: delay (``latency``), drop, refuse or stall the connection."""
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)  # stateless: safe to share
+
+
 def dump_json(value: Any) -> bytes:
     """Compact JSON, as the real API writes it."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    return _ENCODER.encode(value).encode()
 
 
 def unmatched_message(method: str, url: str, routes: Iterable[Route]) -> str:

@@ -21,7 +21,7 @@ from .clock import Clock, format_timestamp
 from .config import Config, Endpoint, Outcome, Progression, to_jsonable
 from .errors import ConfigError, InsufficientCredits, NotFound, StorageError, Unauthorized, Unprocessable
 from .faults import Faults
-from .ids import IdFactory, sign
+from .ids import IdFactory, Signer
 from .journal import Journal
 from .models import Account, Project, Transition, Upload, project_from_json, project_to_json
 from .scenarios import RandomFailures, Rule, Scenarios
@@ -96,6 +96,7 @@ class Engine:
             self.clock = self._injected_clock or Clock(cfg.start_time, frozen=cfg.frozen_clock)
             self._ids = IdFactory(cfg.seed)
             self._secret = self._ids.token().encode()
+            self._signer = Signer(self._secret)
             self._accounts: dict[str, Account] = {}
             self._projects: dict[str, Project] = {}
             self._uploads: dict[str, Upload] = {}
@@ -356,7 +357,7 @@ class Engine:
         downloads = []
         if project.status == "complete" and project.enabled:
             expires = round((self.now() + self.config.download_ttl) * 1000)
-            signature = sign(self._secret, "output", project.id, expires)
+            signature = self._signer.sign("output", project.id, expires)
             downloads.append(
                 {
                     "url": f"{self.config.storage_url}/outputs/{project.id}/{OUTPUT_NAME}"
@@ -402,7 +403,7 @@ class Engine:
                 file_path = f"api-assets/{self._ids.new()}/{kind}.{extension}"
                 self._uploads[file_path] = Upload(file_path, account.token, kind, extension, expires)
                 self._touch("uploads", file_path)
-                auth = sign(self._secret, "upload", file_path)
+                auth = self._signer.sign("upload", file_path)
                 answer.append(
                     {
                         "upload_url": f"{self.config.storage_url}/{file_path}?auth-value={auth}",
@@ -416,7 +417,7 @@ class Engine:
         """``PUT <upload_url>``: store the bytes (a wrong signature looks like a missing file)."""
         with self._lock:
             upload = self._uploads.get(file_path)
-            if upload is None or auth_value != sign(self._secret, "upload", file_path):
+            if upload is None or auth_value != self._signer.sign("upload", file_path):
                 raise StorageError(404, "not_found", "Not Found")
             if self.now() > upload.expires_at:
                 raise StorageError(
@@ -448,7 +449,7 @@ class Engine:
                 and expires.isascii()
                 and expires.isdigit()
                 and len(expires) <= 16
-                and signature == sign(self._secret, "output", project_id, int(expires))
+                and signature == self._signer.sign("output", project_id, int(expires))
             )
             if not valid or project is None or not project.enabled or project.status != "complete":
                 raise StorageError(404, "not_found", "Not Found")
@@ -676,6 +677,7 @@ class Engine:
             self.clock = self._injected_clock or Clock(cfg.start_time, frozen=cfg.frozen_clock)
             self.clock.restore(meta["clock"])
             self._secret = meta["secret"].encode()
+            self._signer = Signer(self._secret)
             self._accounts = {data["token"]: Account(**data) for data, _ in state["accounts"]}
             self._projects = {data["id"]: project_from_json(data) for data, _ in state["projects"]}
             self._uploads = {data["file_path"]: Upload(**data, data=blob) for data, blob in state["uploads"]}

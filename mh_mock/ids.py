@@ -7,7 +7,7 @@ import hmac
 import random
 import threading
 
-__all__ = ["IdFactory", "sign"]
+__all__ = ["IdFactory", "Signer"]
 
 _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 
@@ -38,7 +38,14 @@ class IdFactory:
             return self._random.randbytes(nbytes).hex()
 
 
-def sign(secret: bytes, *parts: object) -> str:
-    """A short HMAC-SHA256 signature (hex) over ``parts``, for unguessable storage URLs."""
-    message = "\x1f".join(str(part) for part in parts).encode()
-    return hmac.new(secret, message, hashlib.sha256).hexdigest()[:32]
+class Signer:
+    """Short HMAC-SHA256 signatures (hex) over a few values, for unguessable storage URLs."""
+
+    def __init__(self, secret: bytes) -> None:
+        self._keyed = hmac.new(secret, digestmod=hashlib.sha256)  # keyed once, copied per use
+
+    def sign(self, *parts: object) -> str:
+        """The signature of ``parts``."""
+        mac = self._keyed.copy()
+        mac.update("\x1f".join(str(part) for part in parts).encode())
+        return mac.hexdigest()[:32]

@@ -116,7 +116,7 @@ def mh_mock(
         else:
             from mh_mock.mock import MhMock
 
-            with MhMock(**mh_mock_options.config) as fake:
+            with MhMock(share_ssl_context=mh_mock_options.share_ssl_context, **mh_mock_options.config) as fake:
                 yield fake
 
 

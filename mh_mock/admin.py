@@ -9,16 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from .catalogue import AUDIO_ERROR_CODES
 from .clock import format_timestamp
 from .config import Endpoint
 from .engine import Engine
 from .errors import InvalidRequest, NotFound
-from .faults import Fault
 from .journal import Call
 from .models import Project
-from .routes import Exchange, Result, Route, Surface
-from .scenarios import RandomFailures, Rule
+from .routes import Exchange, Handler, Result, Route, Surface
 
 __all__ = ["ADMIN_PREFIX", "ADMIN_ROUTES", "call_body", "project_summary", "state_body"]
 
@@ -56,8 +53,7 @@ def state_body(engine: Engine) -> dict[str, Any]:
         "epoch": now,
         "frozen": engine.clock.frozen,
         "progression": engine.progression.value,
-        "projects": len(engine.projects()),
-        "accounts": len(engine.accounts()),
+        **engine.counts(),
     }
 
 
@@ -196,26 +192,22 @@ def _scenarios(x: Exchange) -> Result:
 def _add_scenario(x: Exchange) -> Result:
     body = dict(x.body or {})
     if "ratio" in body:  # the seeded random mode
-        codes = body.pop("codes", None)
-        unknown = sorted(set(body) - {"ratio"})
+        unknown = sorted(set(body) - {"ratio", "codes"})
         if unknown:
             raise InvalidRequest(f"unknown random-mode field(s) {', '.join(unknown)}; valid fields are: ratio, codes")
-        x.engine.scenarios.random = RandomFailures(
-            float(body["ratio"]), tuple(codes) if codes else AUDIO_ERROR_CODES, x.engine.config.seed
-        )
+        x.engine.set_random_failures(body["ratio"], body.get("codes"))
         return _scenarios(x)
-    rule = x.engine.scenarios.add(Rule.from_json(body, ""))
-    return 200, rule.describe()
+    return 200, x.engine.add_rule(body).describe()
 
 
 def _clear_scenarios(x: Exchange) -> Result:
-    x.engine.scenarios.clear()
+    x.engine.clear_scenarios()
     return _scenarios(x)
 
 
 def _remove_scenario(x: Exchange) -> Result:
     try:
-        x.engine.scenarios.remove(x.params["id"])
+        x.engine.remove_rule(x.params["id"])
     except KeyError:
         raise NotFound(f"No scenario {x.params['id']!r}") from None
     return _scenarios(x)
@@ -226,17 +218,17 @@ def _faults(x: Exchange) -> Result:
 
 
 def _add_fault(x: Exchange) -> Result:
-    return 200, x.engine.faults.add(Fault.from_json(x.body or {})).describe()
+    return 200, x.engine.add_fault(x.body or {}).describe()
 
 
 def _clear_faults(x: Exchange) -> Result:
-    x.engine.faults.clear()
+    x.engine.clear_faults()
     return 200, []
 
 
 def _remove_fault(x: Exchange) -> Result:
     try:
-        x.engine.faults.remove(x.params["id"])
+        x.engine.remove_fault(x.params["id"])
     except KeyError:
         raise NotFound(f"No fault {x.params['id']!r}") from None
     return _faults(x)
@@ -248,13 +240,13 @@ def _webhooks(x: Exchange) -> Result:
 
 def _add_webhook(x: Exchange) -> Result:
     events = _arg(x, "events", list, required=False)
-    endpoint = x.engine.webhooks.add_endpoint(_arg(x, "url", str), _arg(x, "secret", str), events)
+    endpoint = x.engine.add_webhook(_arg(x, "url", str), _arg(x, "secret", str), events)
     return 200, endpoint.describe()
 
 
 def _remove_webhook(x: Exchange) -> Result:
     try:
-        x.engine.webhooks.remove_endpoint(x.params["id"])
+        x.engine.remove_webhook(x.params["id"])
     except KeyError:
         raise NotFound(f"No webhook {x.params['id']!r}") from None
     return _webhooks(x)
@@ -299,7 +291,7 @@ def _journal(x: Exchange) -> Result:
     return 200, [call_body(call) for call in x.engine.journal]
 
 
-def _admin(method: str, path: str, name: str, handler: Any, summary: str) -> Route:
+def _admin(method: str, path: str, name: str, handler: Handler, summary: str) -> Route:
     return Route(method, ADMIN_PREFIX + path, "admin." + name, handler, surface=Surface.ADMIN, summary=summary)
 
 

@@ -14,7 +14,7 @@ from .catalogue import job_error_message
 from .clock import MAX_TIME
 from .errors import ConfigError
 
-__all__ = ["Config", "Endpoint", "Outcome", "Progression", "Timing", "to_jsonable"]
+__all__ = ["DEFAULTS", "TIERS", "Config", "Endpoint", "Outcome", "Progression", "Timing", "to_jsonable"]
 
 
 class Progression(str, Enum):
@@ -57,6 +57,9 @@ class Timing:
 
 
 TERMINAL_STATUSES = ("complete", "error", "canceled")
+
+TIERS = ("free", "creator", "pro", "business")
+"""Account tiers (contract: GET /v1/account ``tier``)."""
 
 
 @dataclass(frozen=True)
@@ -200,8 +203,8 @@ class Config:
             value = getattr(self, name)
             if not isinstance(value, int) or value < (1 if name == "reads_per_step" else 0):
                 raise ConfigError(f"{name} must be a non-negative integer, got {value!r}")
-        if self.account_tier not in ("free", "creator", "pro", "business"):
-            raise ConfigError(f"account_tier must be free, creator, pro or business, got {self.account_tier!r}")
+        if self.account_tier not in TIERS:
+            raise ConfigError(f"account_tier must be one of {', '.join(TIERS)}, got {self.account_tier!r}")
         if self.webhook_timestamps not in ("real", "fake"):
             raise ConfigError(f"webhook_timestamps must be 'real' or 'fake', got {self.webhook_timestamps!r}")
         if self.voice_credit_rate < 0:
@@ -250,3 +253,7 @@ def _as_timing(value: Timing | tuple[float, float] | Mapping[str, float]) -> Tim
         return Timing(**value)
     queued, rendering = value
     return Timing(float(queued), float(rendering))
+
+
+DEFAULTS = Config()
+"""Every option at its default (frozen)."""

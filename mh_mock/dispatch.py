@@ -16,6 +16,7 @@ from typing import Any
 from jsonschema import ValidationError
 from jsonschema.exceptions import best_match
 
+from ._json import dump_json
 from .contract import load_contract
 from .engine import Engine
 from .errors import ApiError, ConfigError, Forbidden, InvalidRequest, MethodNotAllowed, NotFound, PayloadTooLarge
@@ -53,14 +54,6 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
     fault: Fault | None = None
     """A fault the adapter must act out: delay (``latency``), drop, refuse or stall the connection."""
-
-
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)  # stateless: safe to share
-
-
-def dump_json(value: Any) -> bytes:
-    """Compact JSON, as the real API writes it."""
-    return _ENCODER.encode(value).encode()
 
 
 def unmatched_message(method: str, url: str, routes: Iterable[Route]) -> str:
@@ -101,44 +94,22 @@ class Dispatcher:
             route = None
         exchange: Exchange | None = None
         fault: Fault | None = None
-        headers: dict[str, str] = {}
-        try:
-            if route is None:
-                raise self._no_route(request, methods, surfaces)
-            token = _bearer(request.headers.get("authorization"))
-            exchange = Exchange(self.engine, token, params, request.query, None, params.get("id"))
+        if route is not None:
+            exchange = Exchange(
+                self.engine,
+                _bearer(request.headers.get("authorization")),
+                params,
+                request.query,
+                None,
+                params.get("id"),
+            )
             if route.surface is not Surface.ADMIN:
-                fault = self.engine.faults.pick(route.name, params.get("id"), token)
-            if fault is not None and fault.kind in ("rate_limit", "server_error"):
-                status, payload, headers = fault.error_body()
-            elif fault is not None and fault.kind in ("reset", "refused", "timeout") and not fault.after:
-                status, payload = 0, None  # the engine never sees the call
-            else:
-                if route.surface is Surface.API:
-                    self.engine.account(token)  # 401 comes before anything about the body
-                elif route.surface is Surface.ADMIN:
-                    self._check_admin(request)
-                exchange.body = request.body if route.raw_body else self._parse(request, route)
-                status, payload = route.handler(exchange)
-        except ApiError as error:
-            status, payload = error.status, error.body()
-        except ConfigError as error:
-            status, payload = 400, {"code": "invalid_request", "message": str(error)}
-        except Exception as error:  # a bug of ours; never blame the client with a crash
-            logger.exception("mh-mock failed on %s %s", request.method, request.url)
-            status = 500
-            payload = {"code": "internal_server_error", "message": f"mh-mock bug: {type(error).__name__}: {error}"}
-        try:
-            response = _encode(status, payload)
-        except Exception as error:  # a bug of ours (an answer that cannot be serialised)
-            logger.exception("mh-mock could not encode its answer to %s %s", request.method, request.url)
-            status, payload = 500, {"code": "internal_server_error", "message": f"mh-mock bug: {type(error).__name__}"}
-            response = _encode(status, payload)
+                fault = self.engine.pick_fault(route.name, params.get("id"), exchange.token)
+        allowed = sorted(m for m, r in (methods or {}).items() if r.surface in surfaces)
+        status, payload, headers = self._answer(request, route, exchange, fault, allowed, surfaces)
+        response = self._encode(request, status, payload)
         response.headers.update(headers)
-        if status == 405 and methods is not None:
-            response.headers["allow"] = ", ".join(sorted(m for m, r in methods.items() if r.surface in surfaces))
-        if fault is not None:
-            response.fault = fault
+        response.fault = fault
         if route is None or route.surface is not Surface.ADMIN:
             self.engine.journal.record(
                 at=self.engine.now(),
@@ -152,9 +123,65 @@ class Dispatcher:
                 response=payload if not isinstance(payload, bytes) else None,
                 fault=None if fault is None else fault.kind,
             )
-        if self.engine.deliver_inline:
-            self.engine.after_call()
-        self.engine.commit()  # before the answer leaves: what a client is told survives a crash
+        return self._after(request, response)
+
+    def _answer(
+        self, request: Request, route: Route | None, exchange: Exchange | None, fault: Fault | None,
+        allowed: list[str], surfaces: frozenset[Surface],
+    ) -> tuple[int, Any, dict[str, str]]:  # fmt: skip
+        """Status, payload and extra headers; every error becomes its contract-shaped body."""
+        try:
+            if route is None or exchange is None:
+                if allowed:
+                    error = MethodNotAllowed(
+                        f"{request.method} is not allowed on {request.path}; allowed: {', '.join(allowed)}"
+                    )
+                    return error.status, error.body(), {"allow": ", ".join(allowed)}
+                raise NotFound(unmatched_message(request.method, request.url, self.served(surfaces)))
+            if fault is not None and fault.kind in ("rate_limit", "server_error"):
+                return fault.error_body()
+            if fault is not None and fault.kind in ("reset", "refused", "timeout") and not fault.after:
+                return 0, None, {}  # the engine never sees the call
+            if route.surface is Surface.API:
+                self.engine.account(exchange.token)  # 401 comes before anything about the body
+            elif route.surface is Surface.ADMIN:
+                self._check_admin(request)
+            exchange.body = request.body if route.raw_body else self._parse(request, route)
+            status, payload = route.handler(exchange)
+            return status, payload, {}
+        except ApiError as error:
+            return error.status, error.body(), {}
+        except ConfigError as error:
+            return 400, {"code": "invalid_request", "message": str(error)}, {}
+        except Exception as error:  # a bug of ours; never blame the client with a crash
+            logger.exception("mh-mock failed on %s %s", request.method, request.url)
+            return (
+                500,
+                {"code": "internal_server_error", "message": f"mh-mock bug: {type(error).__name__}: {error}"},
+                {},
+            )
+
+    def _encode(self, request: Request, status: int, payload: Any) -> Response:
+        try:
+            return _encode(status, payload)
+        except Exception as error:  # a bug of ours (an answer that cannot be serialised)
+            logger.exception("mh-mock could not encode its answer to %s %s", request.method, request.url)
+            return _encode(500, {"code": "internal_server_error", "message": f"mh-mock bug: {type(error).__name__}"})
+
+    def _after(self, request: Request, response: Response) -> Response:
+        """Send due webhooks (in-process) and save: an answer that could not be saved is a 500."""
+        try:
+            if self.engine.deliver_inline:
+                self.engine.after_call()
+        except Exception:  # a receiver's failure is the delivery's, not the call's
+            logger.exception("mh-mock failed delivering webhooks after %s %s", request.method, request.url)
+        try:
+            self.engine.commit()  # before the answer leaves: what a client is told survives a crash
+        except Exception as error:
+            logger.exception("mh-mock could not save its state after %s %s", request.method, request.url)
+            return _encode(
+                500, {"code": "internal_server_error", "message": f"mh-mock could not save its state: {error}"}
+            )
         return response
 
     def served(self, surfaces: frozenset[Surface]) -> list[Route]:
@@ -184,15 +211,6 @@ class Dispatcher:
             else:
                 return candidates, params
         return None, {}
-
-    def _no_route(self, request: Request, methods: dict[str, Route] | None, surfaces: frozenset[Surface]) -> ApiError:
-        if methods is not None:
-            allowed = sorted(m for m, r in methods.items() if r.surface in surfaces)
-            if allowed:
-                return MethodNotAllowed(
-                    f"{request.method} is not allowed on {request.path}; allowed: {', '.join(allowed)}"
-                )
-        return NotFound(unmatched_message(request.method, request.url, self.served(surfaces)))
 
     def _check_admin(self, request: Request) -> None:
         expected = self.engine.config.admin_token

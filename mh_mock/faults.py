@@ -12,20 +12,39 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from types import MappingProxyType
 from typing import Any
 
 from .errors import ConfigError
+from .ids import counter_of
 
 __all__ = ["FAULT_KINDS", "Fault", "Faults"]
 
 FAULT_KINDS = ("latency", "rate_limit", "server_error", "reset", "refused", "timeout")
 """What a fault does: add delay; answer 429; answer 500/502/503; drop the connection; refuse it; stall."""
 
-_SERVER_ERRORS = {
-    500: ("internal_server_error", "Internal Server Error"),
-    502: ("bad_gateway", "Bad Gateway"),
-    503: ("service_unavailable", "Service Unavailable"),
-}
+_SERVER_ERRORS = MappingProxyType(
+    {
+        500: ("internal_server_error", "Internal Server Error"),
+        502: ("bad_gateway", "Bad Gateway"),
+        503: ("service_unavailable", "Service Unavailable"),
+    }
+)
+
+
+_TYPES: Mapping[str, tuple[type, ...]] = MappingProxyType(
+    {
+        "kind": (str,), "route": (str,), "project_id": (str,), "token": (str,), "nth": (int,),
+        "probability": (int, float), "times": (int,), "status": (int,), "retry_after": (int,),
+        "seconds": (int, float), "after": (bool,),
+    }
+)  # fmt: skip
+_TYPE_WORDS = MappingProxyType(
+    {
+        name: "a string" if kinds == (str,) else "true or false" if kinds == (bool,) else "a number"
+        for name, kinds in _TYPES.items()
+    }
+)
 
 
 @dataclass
@@ -52,6 +71,12 @@ class Fault:
     """Matching calls so far."""
 
     def __post_init__(self) -> None:
+        for name, kinds in _TYPES.items():
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds)):
+                raise ConfigError(f"fault field {name} must be {_TYPE_WORDS[name]}, got {value!r}")
+        if self.seconds < 0 or self.retry_after < 0:
+            raise ConfigError("seconds and retry_after must be >= 0")
         if self.kind not in FAULT_KINDS:
             raise ConfigError(f"fault kind must be one of {', '.join(FAULT_KINDS)}, got {self.kind!r}")
         if self.kind == "server_error" and self.status not in _SERVER_ERRORS:
@@ -124,8 +149,7 @@ class Faults:
         fault = Fault(**fields_)
         fault.id, fault.seen = fault_id, seen
         self.rules.append(fault)
-        tail = fault_id.rsplit("-", 1)[-1]
-        self._counter = max(self._counter, int(tail) if tail.isdigit() else 0)
+        self._counter = max(self._counter, counter_of(fault_id))
         return fault
 
     def remove(self, fault_id: str) -> None:

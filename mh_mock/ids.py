@@ -7,7 +7,7 @@ import hmac
 import random
 import threading
 
-__all__ = ["IdFactory", "Signer"]
+__all__ = ["IdFactory", "Signer", "counter_of"]
 
 _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 
@@ -49,3 +49,9 @@ class Signer:
         mac = self._keyed.copy()
         mac.update("\x1f".join(str(part) for part in parts).encode())
         return mac.hexdigest()[:32]
+
+
+def counter_of(ident: str) -> int:
+    """The number at the end of an id such as ``rule-3`` (0 if there is none)."""
+    tail = ident.rsplit("-", 1)[-1]
+    return int(tail) if tail.isascii() and tail.isdigit() else 0

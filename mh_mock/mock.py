@@ -18,10 +18,11 @@ from urllib.parse import urlsplit
 import httpx
 import respx
 
+from ._json import dump_json
 from .admin import ADMIN_PREFIX
 from .config import Config
 from .control import Control, decode_admin_answer
-from .dispatch import Dispatcher, Request, dump_json
+from .dispatch import Dispatcher, Request
 from .engine import Engine
 from .faults import Fault
 from .journal import Journal

@@ -54,6 +54,8 @@ class Project:
     """GETs since the last transition (poll progression)."""
     enabled: bool = True
     refunded: bool = False
+    paid: bool = True
+    """False for seeded projects: a refund gives nothing back, since nothing was charged."""
     history: list[Transition] = field(default_factory=list)
 
     @property

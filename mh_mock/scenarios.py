@@ -9,13 +9,14 @@ its ``times``. Without a matching rule, :class:`RandomFailures` (if set) fails a
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from .catalogue import AUDIO_ERROR_CODES
 from .config import Endpoint, Outcome, Timing, to_jsonable
 from .errors import ConfigError
+from .ids import counter_of
 
 __all__ = ["RandomFailures", "Rule", "Scenarios"]
 
@@ -61,6 +62,9 @@ class Rule:
         times = data.get("times")
         if times is not None and (not isinstance(times, int) or isinstance(times, bool) or times < 1):
             raise ConfigError(f"times must be a positive integer or null (forever), got {times!r}")
+        for name in ("token", "name_contains", "prompt_contains", "endpoint"):
+            if data.get(name) is not None and not isinstance(data[name], str):
+                raise ConfigError(f"{name} must be a string, got {data[name]!r}")
         timing = data.get("timing")
         try:
             return cls(
@@ -70,11 +74,23 @@ class Rule:
                 name_contains=data.get("name_contains"),
                 prompt_contains=data.get("prompt_contains"),
                 times=times,
-                timing=Timing(*timing) if isinstance(timing, Sequence) else Timing(**timing) if timing else None,
+                timing=_timing(timing),
                 id=rule_id,
             )
         except (TypeError, ValueError) as error:
             raise ConfigError(f"bad scenario {dict(data)!r}: {error}") from None
+
+
+def _timing(value: Any) -> Timing | None:
+    if value is None:
+        return None
+    if isinstance(value, Timing):
+        return value
+    if isinstance(value, Mapping):
+        return Timing(**value)
+    if isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2:
+        return Timing(*(float(v) for v in value))
+    raise ConfigError(f"timing is [queued, rendering] seconds, got {value!r}")
 
 
 @dataclass
@@ -87,11 +103,18 @@ class RandomFailures:
     _random: random.Random = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        if not 0 <= self.ratio <= 1:
-            raise ConfigError(f"the failure ratio must be between 0 and 1, got {self.ratio}")
-        if not self.codes:
-            raise ConfigError("random failures need at least one error code")
+        if not isinstance(self.ratio, (int, float)) or isinstance(self.ratio, bool) or not 0 <= self.ratio <= 1:
+            raise ConfigError(f"the failure ratio must be a number between 0 and 1, got {self.ratio!r}")
+        if not self.codes or not all(isinstance(code, str) and code for code in self.codes):
+            raise ConfigError(f"random failures need a list of error codes, got {self.codes!r}")
         self._random = random.Random(self.seed)
+
+    @classmethod
+    def build(cls, ratio: Any, codes: Any, seed: int | str | None) -> RandomFailures:
+        """From JSON-ish values: ``codes`` must be a list of strings, not one string."""
+        if isinstance(codes, str) or not isinstance(codes, Iterable):
+            raise ConfigError(f"codes must be a list of error codes, got {codes!r}")
+        return cls(ratio, tuple(codes), seed)
 
     def draw(self) -> Outcome | None:
         """An error outcome for a ``ratio`` of calls, None for the rest."""
@@ -111,8 +134,7 @@ class Scenarios:
     def add(self, rule: Rule) -> Rule:
         """Append a rule (it gets an id if it has none)."""
         if rule.id:
-            tail = rule.id.rsplit("-", 1)[-1]
-            self._counter = max(self._counter, int(tail) if tail.isdigit() else 0)
+            self._counter = max(self._counter, counter_of(rule.id))
         else:
             self._counter += 1
             rule.id = f"rule-{self._counter}"

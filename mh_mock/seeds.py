@@ -11,6 +11,7 @@ A seed is JSON, validated against :data:`SEED_SCHEMA` with messages that name th
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from collections.abc import Mapping
 from importlib import resources
@@ -21,11 +22,8 @@ from jsonschema import Draft7Validator
 from jsonschema.exceptions import best_match
 
 from .audio import render_wav
-from .catalogue import AUDIO_ERROR_CODES
-from .config import Endpoint, Outcome
+from .config import TIERS, Endpoint, Outcome
 from .errors import ConfigError
-from .faults import Fault
-from .scenarios import RandomFailures, Rule
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -50,7 +48,7 @@ SEED_SCHEMA: dict[str, Any] = {
                     "token": {"type": "string", "minLength": 1},
                     "credits": {"type": "integer", "minimum": 0},
                     "email": {"type": ["string", "null"]},
-                    "tier": {"enum": ["free", "creator", "pro", "business"]},
+                    "tier": {"enum": list(TIERS)},
                 },
             },
         },
@@ -122,7 +120,10 @@ SEED_SCHEMA: dict[str, Any] = {
 }
 """The JSON Schema of a seed file."""
 
-_VALIDATOR = Draft7Validator(SEED_SCHEMA)
+
+@functools.cache
+def _validator() -> Draft7Validator:
+    return Draft7Validator(SEED_SCHEMA)
 
 
 def bundled_seeds() -> dict[str, Path]:
@@ -146,7 +147,7 @@ def load_seed(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
             raise ConfigError(f"no seed file {source!r}: give a path to a JSON file or one of: {names}") from None
         except json.JSONDecodeError as error:
             raise ConfigError(f"{origin} is not valid JSON: {error}") from None
-    problem = best_match(_VALIDATOR.iter_errors(document))
+    problem = best_match(_validator().iter_errors(document))
     if problem is not None:
         where = "/".join(str(p) for p in problem.absolute_path) or "top level"
         raise ConfigError(f"{origin}: {where}: {problem.message}")
@@ -167,16 +168,13 @@ def apply_seed(engine: Engine, seed: Mapping[str, Any]) -> None:
         )
         engine.import_upload(upload["file_path"], upload["token"], data)
     for rule in seed.get("scenarios", []):
-        engine.scenarios.add(Rule.from_json(rule, ""))
+        engine.add_rule(rule)
     if "random_failures" in seed:
-        random = seed["random_failures"]
-        engine.scenarios.random = RandomFailures(
-            random["ratio"], tuple(random.get("codes") or AUDIO_ERROR_CODES), engine.config.seed
-        )
+        engine.set_random_failures(seed["random_failures"]["ratio"], seed["random_failures"].get("codes"))
     for fault in seed.get("faults", []):
-        engine.faults.add(Fault.from_json(fault))
+        engine.add_fault(fault)
     for webhook in seed.get("webhooks", []):
-        engine.webhooks.add_endpoint(webhook["url"], webhook["secret"], webhook.get("events"))
+        engine.add_webhook(webhook["url"], webhook["secret"], webhook.get("events"))
     for project in seed.get("projects", []):
         error = project.get("error")
         engine.import_project(

@@ -18,8 +18,9 @@ from starlette.requests import Request as StarletteRequest
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ._json import dump_json
 from .config import Config, Progression
-from .dispatch import Dispatcher, Request, dump_json
+from .dispatch import Dispatcher, Request
 from .engine import Engine
 from .errors import PayloadTooLarge
 from .openapi import served_document

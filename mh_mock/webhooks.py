@@ -20,8 +20,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ._json import dump_json
 from .clock import format_timestamp
 from .errors import ConfigError
+from .ids import counter_of
 
 if TYPE_CHECKING:
     import httpx
@@ -150,7 +152,7 @@ class WebhookHub:
         self._now = now
         self._fake_timestamps = fake_timestamps
         self._lock = threading.Lock()
-        self._sending = threading.Lock()
+        self._sending = threading.RLock()  # re-entrant: a receiver may call the fake, which delivers
         self._client: httpx.Client | None = None
         self.endpoints: dict[str, WebhookEndpoint] = {}
         self.deliveries: list[Delivery] = []
@@ -185,13 +187,14 @@ class WebhookHub:
             for delivery in [d for d in self.pending if d.endpoint_id == endpoint_id]:
                 delivery.state = "failed"
                 self.pending.remove(delivery)
+                self._touched.add(delivery.id)
 
     def on_transition(self, project: Project, transition: Transition, body: dict[str, Any]) -> None:
         """Queue one delivery per subscribed endpoint (the engine calls this, under its lock)."""
         event = EVENTS.get(transition.status)
         if event is None or not self.endpoints:
             return
-        raw = json.dumps({"type": event, "payload": body}, separators=(",", ":"), ensure_ascii=False).encode()
+        raw = dump_json({"type": event, "payload": body})
         with self._lock:
             for endpoint in self.endpoints.values():
                 if event in endpoint.events:
@@ -201,6 +204,7 @@ class WebhookHub:
                     )
                     self.deliveries.append(delivery)
                     self.pending.append(delivery)
+                    self._touched.add(delivery.id)
 
     def deliver_due(self, now: float | None = None) -> int:
         """Attempt every delivery that is due and not waiting for an earlier one; returns attempts made."""
@@ -216,8 +220,13 @@ class WebhookHub:
             due = self._next_due(now)
             if due is None:
                 return False
+            endpoint = self.endpoints.get(due.endpoint_id)
+            if endpoint is None:  # unregistered meanwhile
+                due.state = "failed"
+                self.pending.remove(due)
+                self._touched.add(due.id)
+                return True
             self._in_flight.add(due.id)
-            endpoint = self.endpoints[due.endpoint_id]
         attempt = self._attempt(endpoint, due, now)  # outside the lock: the receiver may call back
         with self._lock:
             self._in_flight.discard(due.id)
@@ -254,6 +263,8 @@ class WebhookHub:
     def _record(self, delivery: Delivery, attempt: Attempt) -> None:
         delivery.attempts.append(attempt)
         self._touched.add(delivery.id)
+        if delivery not in self.pending:  # its endpoint was removed during the attempt
+            return
         if attempt.status is not None and 200 <= attempt.status < 300:
             delivery.state = "delivered"
         else:
@@ -275,7 +286,7 @@ class WebhookHub:
         with self._lock:
             endpoint = WebhookEndpoint(data["id"], data["secret"], frozenset(data["events"]), url=data["url"])
             self.endpoints[endpoint.id] = endpoint
-            self._counter = max(self._counter, _number(endpoint.id))
+            self._counter = max(self._counter, counter_of(endpoint.id))
 
     def restore_deliveries(self, rows: Iterable[Mapping[str, Any]]) -> None:
         """Reload the saved delivery log; pending ones are sent when due."""
@@ -285,7 +296,7 @@ class WebhookHub:
                 self.deliveries.append(delivery)
                 if delivery.state == "pending":
                     self.pending.append(delivery)
-                self._counter = max(self._counter, _number(delivery.id))
+                self._counter = max(self._counter, counter_of(delivery.id))
 
     def _http(self) -> httpx.Client:
         if self._client is None:
@@ -299,9 +310,3 @@ class WebhookHub:
         if self._client is not None:
             self._client.close()
             self._client = None
-
-
-def _number(ident: str) -> int:
-    """The counter in an id such as ``webhook-3``."""
-    tail = ident.rsplit("-", 1)[-1]
-    return int(tail) if tail.isdigit() else 0

@@ -114,6 +114,7 @@ class Client(_Base):
         http_client: httpx.Client | None = None,
     ) -> None:
         super().__init__(token, base_url)
+        self._owns_http = http_client is None
         self._http = http_client or httpx.Client(timeout=timeout)
 
     def _send(self, call: _Call) -> Any:
@@ -185,8 +186,9 @@ class Client(_Base):
         return paths
 
     def close(self) -> None:
-        """Close the underlying httpx client."""
-        self._http.close()
+        """Close the httpx client, unless it was passed in (then it is the caller's to close)."""
+        if self._owns_http:
+            self._http.close()
 
     def __enter__(self) -> Client:
         return self
@@ -207,6 +209,7 @@ class AsyncClient(_Base):
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
         super().__init__(token, base_url)
+        self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(timeout=timeout)
 
     async def _send(self, call: _Call) -> Any:
@@ -279,8 +282,9 @@ class AsyncClient(_Base):
         return paths
 
     async def aclose(self) -> None:
-        """Close the underlying httpx client."""
-        await self._http.aclose()
+        """Close the httpx client, unless it was passed in (then it is the caller's to close)."""
+        if self._owns_http:
+            await self._http.aclose()
 
     async def __aenter__(self) -> AsyncClient:
         return self

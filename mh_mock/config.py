@@ -71,6 +71,8 @@ class Outcome:
     message: str | None = None
 
     def __post_init__(self) -> None:
+        if any(v is not None and not isinstance(v, str) for v in (self.code, self.message)):
+            raise ConfigError(f"an outcome's code and message are strings, got {self.code!r} and {self.message!r}")
         if self.status not in TERMINAL_STATUSES:
             raise ConfigError(f"an outcome is one of {TERMINAL_STATUSES}, got {self.status!r}")
         if self.status == "error":
@@ -92,6 +94,9 @@ class Outcome:
         if isinstance(value, Outcome):
             return value
         if isinstance(value, Mapping):
+            unknown = sorted(set(value) - {"status", "code", "message"})
+            if unknown:
+                raise ConfigError(f"an outcome has status, code and message; not {', '.join(map(str, unknown))}")
             return cls(**value)
         if not isinstance(value, str):
             raise ConfigError(f"an outcome is 'complete', 'canceled', 'error' or 'error:<code>', got {value!r}")
@@ -199,10 +204,25 @@ class Config:
             isinstance(self.start_time, (int, float)) and 0 <= self.start_time <= MAX_TIME
         ):
             raise ConfigError(f"start_time must be epoch seconds between 0 and {MAX_TIME:.0f}, got {self.start_time!r}")
-        for name in ("starting_balance", "reads_per_step", "voice_prompt_limit"):
+        for name, least in _INTEGER_OPTIONS.items():
             value = getattr(self, name)
-            if not isinstance(value, int) or value < (1 if name == "reads_per_step" else 0):
-                raise ConfigError(f"{name} must be a non-negative integer, got {value!r}")
+            if value is None and name == "journal_limit":
+                continue
+            if not isinstance(value, int) or isinstance(value, bool) or value < least:
+                raise ConfigError(f"{name} must be an integer >= {least}, got {value!r}")
+        for name, positive in _NUMBER_OPTIONS.items():
+            value = getattr(self, name)
+            if (
+                not isinstance(value, (int, float))
+                or isinstance(value, bool)
+                or not (value > 0 if positive else value >= 0)
+            ):
+                raise ConfigError(f"{name} must be a number {'>' if positive else '>='} 0, got {value!r}")
+        if not 0 <= self.failure_ratio <= 1:
+            raise ConfigError(f"failure_ratio must be between 0 and 1, got {self.failure_ratio!r}")
+        for name in ("frozen_clock", "strict_auth", "refund_on_cancel"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if self.account_tier not in TIERS:
             raise ConfigError(f"account_tier must be one of {', '.join(TIERS)}, got {self.account_tier!r}")
         if self.webhook_timestamps not in ("real", "fake"):
@@ -254,6 +274,20 @@ def _as_timing(value: Timing | tuple[float, float] | Mapping[str, float]) -> Tim
     queued, rendering = value
     return Timing(float(queued), float(rendering))
 
+
+_INTEGER_OPTIONS = MappingProxyType(
+    {
+        "starting_balance": 0,
+        "reads_per_step": 1,
+        "voice_prompt_limit": 0,
+        "max_upload_bytes": 0,
+        "max_body_bytes": 0,
+        "journal_limit": 1,
+    }
+)
+_NUMBER_OPTIONS = MappingProxyType(
+    {"download_ttl": True, "upload_ttl": True, "speech_chars_per_second": True, "failure_ratio": False}
+)
 
 DEFAULTS = Config()
 """Every option at its default (frozen)."""

@@ -114,7 +114,10 @@ class Control:
 
     def balance(self, token: str) -> int:
         """The live credit balance of ``token``."""
-        return next(int(a["credits"]) for a in self.accounts() if a["token"] == token)
+        for account in self.accounts():
+            if account["token"] == token:
+                return int(account["credits"])
+        raise KeyError(f"no account for token {token!r} (it is created on its first API call)")
 
     def accounts(self) -> list[dict[str, Any]]:
         """Every account with ``credits``, ``charged`` and ``refunded``."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import logging
 from collections.abc import AsyncIterator
 
 import anyio.to_thread
@@ -19,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ._json import dump_json
+from .admin import ADMIN_PREFIX
 from .config import Config, Progression
 from .dispatch import Dispatcher, Request
 from .engine import Engine
@@ -26,6 +28,8 @@ from .errors import PayloadTooLarge
 from .openapi import served_document
 
 __all__ = ["create_app", "standalone_config"]
+
+logger = logging.getLogger("mh_mock")
 
 TICK_SECONDS = 0.1
 """How often the server applies due transitions and sends due webhooks."""
@@ -75,9 +79,11 @@ def create_app(engine: Engine | None = None, *, freeze_gc_every: int | None = No
         url = f"{scope['scheme']}://{headers.get('host', '')}{scope['path']}"
         if query:
             url += "?" + query.decode("latin-1")
-        answer = dispatcher.handle(
-            Request(method, url, scope["path"], request.query_params if query else {}, headers, body)
-        )
+        call = Request(method, url, scope["path"], request.query_params if query else {}, headers, body)
+        if scope["path"].startswith(ADMIN_PREFIX):  # reset, deliver… may take long: off the event loop
+            answer = await anyio.to_thread.run_sync(dispatcher.handle, call)
+        else:
+            answer = dispatcher.handle(call)
         if freeze_gc_every is not None:
             served += 1
             if served % freeze_gc_every == 0:
@@ -97,7 +103,10 @@ def create_app(engine: Engine | None = None, *, freeze_gc_every: int | None = No
 
         async def tick() -> None:
             while True:
-                await anyio.to_thread.run_sync(engine.tick)
+                try:
+                    await anyio.to_thread.run_sync(engine.tick)
+                except Exception:  # keep ticking: one failed delivery or save must not stop time
+                    logger.exception("mh-mock ticker failed")
                 await asyncio.sleep(TICK_SECONDS)
 
         task = asyncio.create_task(tick())

@@ -69,12 +69,13 @@ def mh_mock_options(request: pytest.FixtureRequest) -> MarkerOptions:
 
 
 @contextmanager
-def _active(options: MarkerOptions, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """What holds while a fake is active: the SDK's poll interval and the shared SSL context."""
+def _active(options: MarkerOptions, monkeypatch: pytest.MonkeyPatch, *, ssl: bool = True) -> Iterator[None]:
+    """What holds while a fake is active: the SDK's poll interval and (unless the fake does it
+    itself, as ``MhMock`` does) the shared SSL context."""
     if options.sdk_poll_interval is not None:
         monkeypatch.setenv("MAGIC_HOUR_POLL_INTERVAL", options.sdk_poll_interval)
     with ExitStack() as stack:
-        if options.share_ssl_context:
+        if ssl and options.share_ssl_context:
             from mh_mock.sslcache import shared_ssl_context
 
             stack.enter_context(shared_ssl_context())
@@ -95,7 +96,7 @@ def mh_mock(
     the marker's options (under pytest-xdist it is shared, so tests are isolated by ``mh_token``).
     """
     url = request.config.getoption("mh_mock_url")
-    with _active(mh_mock_options, monkeypatch):
+    with _active(mh_mock_options, monkeypatch, ssl=bool(url)):
         if url:
             from mh_mock.control import RemoteControl
 

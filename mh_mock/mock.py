@@ -11,9 +11,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import httpx
 import respx
@@ -74,15 +75,15 @@ class MhMock(Control):
         self._api_prefix = api.path.rstrip("/")
         self._storage_prefix = storage.path.rstrip("/")
         same_host = (api.scheme, api.netloc) == (storage.scheme, storage.netloc)
-        self._hosts = [
-            (
-                api,
-                self._api_prefix,
-                frozenset({Surface.API, Surface.ADMIN} | ({Surface.STORAGE} if same_host else set())),
-            )
-        ]
+        api_surfaces = {Surface.API, Surface.ADMIN} | ({Surface.STORAGE} if same_host else set())
+        self._hosts = [_Host(api, self._api_prefix, self._side_effect(self._api_prefix, frozenset(api_surfaces)))]
         if not same_host:
-            self._hosts.append((storage, self._storage_prefix, frozenset({Surface.STORAGE})))
+            self._hosts.append(
+                _Host(
+                    storage, self._storage_prefix, self._side_effect(self._storage_prefix, frozenset({Surface.STORAGE}))
+                )
+            )
+        self._elsewhere = self._side_effect("", frozenset())  # for MockTransport use: another host
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -90,14 +91,9 @@ class MhMock(Control):
         """Start intercepting the API and storage hosts."""
         if self._started:
             return self
-        for parts, prefix, surfaces in self._hosts:
-            pattern: dict[str, Any] = {"scheme": parts.scheme, "host": parts.hostname}
-            if parts.port is not None:
-                pattern["port"] = parts.port
-            if prefix:
-                pattern["path__startswith"] = prefix + "/"
-            route = _FakeRoute(self._side_effect(prefix, surfaces), **pattern)
-            self._routes.append(self.router.routes.add(route, name=f"mh-mock {parts.netloc}{prefix}"))
+        for host in self._hosts:
+            route = _FakeRoute(host.serve, **host.pattern)
+            self._routes.append(self.router.routes.add(route, name=f"mh-mock {host.parts.netloc}{host.prefix}"))
         if self._share_ssl_context:
             self._ssl = shared_ssl_context()
             self._ssl.__enter__()
@@ -156,10 +152,10 @@ class MhMock(Control):
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         """A plain httpx handler: ``httpx.MockTransport(fake.handler)`` works without respx."""
-        for parts, prefix, surfaces in self._hosts:
-            if request.url.host == parts.hostname and request.url.path.startswith(prefix):
-                return self._side_effect(prefix, surfaces)(request)
-        return httpx.Response(404, json={"code": "not_found", "message": f"{request.url} is not served by this fake"})
+        for host in self._hosts:
+            if host.matches(request.url):
+                return host.serve(request)
+        return self._elsewhere(request)  # the dispatcher's 404, listing nothing: no route is here
 
     def _side_effect(self, prefix: str, surfaces: frozenset[Surface]) -> Callable[[httpx.Request], httpx.Response]:
         handle = self.dispatcher.handle
@@ -208,6 +204,34 @@ def _act_out(fault: Fault, request: httpx.Request) -> None:
         raise httpx.ConnectError("[Errno 111] Connection refused (mh-mock fault)", request=request)
     elif fault.kind == "timeout":
         raise httpx.ReadTimeout("The read operation timed out (mh-mock fault)", request=request)
+
+
+@dataclass(frozen=True)
+class _Host:
+    """One intercepted host: its URL parts, the path prefix of the fake, and the handler."""
+
+    parts: SplitResult
+    prefix: str
+    serve: Callable[[httpx.Request], httpx.Response]
+
+    @property
+    def pattern(self) -> dict[str, Any]:
+        """The respx lookups that match this host."""
+        pattern: dict[str, Any] = {"scheme": self.parts.scheme, "host": self.parts.hostname}
+        if self.parts.port is not None:
+            pattern["port"] = self.parts.port
+        if self.prefix:
+            pattern["path__startswith"] = self.prefix + "/"
+        return pattern
+
+    def matches(self, url: httpx.URL) -> bool:
+        """The same test as :attr:`pattern`, for use without respx."""
+        return (
+            url.scheme == self.parts.scheme
+            and url.host == self.parts.hostname
+            and (self.parts.port is None or url.port == self.parts.port)
+            and (not self.prefix or url.path.startswith(self.prefix + "/"))
+        )
 
 
 class _FakeRoute(respx.Route):

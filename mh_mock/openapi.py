@@ -24,7 +24,7 @@ def _parameters(route: Route) -> list[dict[str, Any]]:
 
 
 def _operation(route: Route, tag: str) -> dict[str, Any]:
-    json_error = {"content": {"application/json": {"schema": _ERROR}}}
+    json_error = {"content": {"application/json": {"schema": copy.deepcopy(_ERROR)}}}
     operation: dict[str, Any] = {
         "operationId": route.name,
         "summary": route.summary,

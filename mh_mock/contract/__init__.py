@@ -2,8 +2,9 @@
 
 The JSON files beside this module are verbatim copies of ``shared/contract``; a test keeps them
 in sync. Schemas are converted from OpenAPI 3.0 (``nullable``, ``example``) to plain JSON Schema
-and compiled with :mod:`jsonschema` exactly once, the first time :func:`load_contract` is called.
-The result is immutable, so sharing it between fake instances is safe.
+and the request schemas compiled with :mod:`jsonschema` exactly once, the first time
+:func:`load_contract` is called. The result is immutable, so sharing it between fakes is safe;
+the documents themselves are read-only views (copy before changing one).
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
+from types import MappingProxyType
 from typing import Any
 
 from jsonschema import Draft7Validator
 
 __all__ = [
     "Contract",
+    "EnumCheck",
     "load_contract",
     "openapi_document",
     "to_json_schema",
@@ -35,13 +38,13 @@ def _read(name: str) -> dict[str, Any]:
 
 @functools.cache
 def openapi_document() -> Mapping[str, Any]:
-    """The vendor's OpenAPI document for the audio API (do not mutate)."""
+    """The vendor's OpenAPI document for the audio API (shared: never mutate it)."""
     return _read("openapi-audio.json")
 
 
 @functools.cache
 def webhook_document() -> Mapping[str, Any]:
-    """The vendor's webhook OpenAPI document (do not mutate)."""
+    """The vendor's webhook OpenAPI document (shared: never mutate it)."""
     return _read("webhooks-audio.json")
 
 
@@ -63,22 +66,24 @@ def to_json_schema(schema: Any) -> Any:
     return out
 
 
+LARGE_ENUM = 64
+"""Enums longer than this (the 1,266 voice names) are checked by set membership, not by the
+validator, whose ``enum`` check compares the value with every entry in Python."""
+
+EnumCheck = tuple[tuple[str, ...], frozenset[str]]
+"""Where a large enum sits in a request body (property names from the root) and its values."""
+
+
 @dataclass(frozen=True)
 class Contract:
-    """Compiled validators for every request body and response of the contract.
+    """Compiled validators for every request body of the contract.
 
-    ``requests`` maps an operationId to the validator of its JSON request body;
-    ``responses`` maps ``(operationId, status)`` to the validator of that response body.
+    ``requests`` maps an operationId to the validator of its JSON request body; ``large_enums``
+    maps it to the enums taken out of that schema, which the dispatcher checks as sets.
     """
 
     requests: Mapping[str, Draft7Validator]
-    responses: Mapping[tuple[str, int], Draft7Validator]
-    voice_names: frozenset[str]
-    webhook_event: Mapping[str, Draft7Validator]
-
-    def response_validator(self, operation_id: str, status: int) -> Draft7Validator:
-        """The validator for one documented response; KeyError if the contract has none."""
-        return self.responses[(operation_id, status)]
+    large_enums: Mapping[str, tuple[EnumCheck, ...]]
 
 
 def _json_body_schema(node: Mapping[str, Any]) -> Any | None:
@@ -86,30 +91,34 @@ def _json_body_schema(node: Mapping[str, Any]) -> Any | None:
     return None if content is None else content.get("schema")
 
 
+def _take_large_enums(schema: Any, path: tuple[str, ...], found: list[EnumCheck]) -> Any:
+    """``schema`` without its large enums (recorded in ``found``)."""
+    if not isinstance(schema, dict):
+        return schema
+    if len(schema.get("enum", ())) > LARGE_ENUM:
+        found.append((path, frozenset(schema["enum"])))
+        return {k: v for k, v in schema.items() if k != "enum"}
+    properties = schema.get("properties")
+    if isinstance(properties, dict):
+        schema = {
+            **schema,
+            "properties": {name: _take_large_enums(sub, (*path, name), found) for name, sub in properties.items()},
+        }
+    return schema
+
+
 @functools.cache
 def load_contract() -> Contract:
-    """Compile the contract's schemas (cached: the work happens once per process)."""
-    doc = openapi_document()
+    """Compile the request schemas (cached: the work happens once per process)."""
     requests: dict[str, Draft7Validator] = {}
-    responses: dict[tuple[str, int], Draft7Validator] = {}
-    voice_names: frozenset[str] = frozenset()
-    for path_item in doc["paths"].values():
+    large_enums: dict[str, tuple[EnumCheck, ...]] = {}
+    for path_item in openapi_document()["paths"].values():
         for operation in path_item.values():
-            op_id = operation["operationId"]
             body = operation.get("requestBody")
-            if body is not None:
-                schema = to_json_schema(_json_body_schema(body))
-                requests[op_id] = Draft7Validator(schema)
-                voices = schema["properties"].get("style", {}).get("properties", {})
-                if "voice_name" in voices:
-                    voice_names = frozenset(voices["voice_name"]["enum"])
-            for status, response in operation["responses"].items():
-                schema = _json_body_schema(response)
-                if schema is not None:
-                    responses[(op_id, int(status))] = Draft7Validator(to_json_schema(schema))
-    webhook_event: dict[str, Draft7Validator] = {}
-    for path_item in webhook_document()["paths"].values():
-        for operation in path_item.values():
-            schema = to_json_schema(_json_body_schema(operation["requestBody"]))
-            webhook_event[operation["operationId"]] = Draft7Validator(schema)
-    return Contract(requests, responses, voice_names, webhook_event)
+            if body is None:
+                continue
+            found: list[EnumCheck] = []
+            schema = _take_large_enums(to_json_schema(_json_body_schema(body)), (), found)
+            requests[operation["operationId"]] = Draft7Validator(schema)
+            large_enums[operation["operationId"]] = tuple(found)
+    return Contract(MappingProxyType(requests), MappingProxyType(large_enums))

@@ -58,7 +58,7 @@ class Factory:
         }
         if duration is not None:
             fields["duration"] = duration
-        outcome = None
+        outcome = "complete"  # explicit, so no pending scenario rule decides it instead
         if status == "error":
             outcome = f"error:{error_code or self.faker.random_element(AUDIO_ERROR_CODES)}"
         elif error_code is not None:

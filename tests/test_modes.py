@@ -18,6 +18,7 @@ from mh_mock.live import LiveServer
 from mh_mock.mock import MhMock
 from mh_mock.routes import API_ROUTES, STORAGE_ROUTES
 
+START = 1_767_225_600.0
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "contract"
 
 
@@ -37,11 +38,24 @@ def test_both_adapters_answer_every_route_the_same(live_server: LiveServer) -> N
         if "reset" not in r.path
     ]
     headers = {"authorization": "Bearer parity"}
-    with MhMock(storage_url="https://api.magichour.ai") as fake, httpx.Client(headers=headers) as http:
-        local = [http.request(m, f"{fake.api_url}{p}").status_code for m, p in probes]
-    with httpx.Client(headers=headers) as http:
-        remote = [http.request(m, f"{live_server.url}{p}").status_code for m, p in probes]
+
+    def answers(http: httpx.Client, base: str) -> list[tuple[int, str, str]]:
+        replies = [http.request(m, f"{base}{p}") for m, p in probes]
+        return [(r.status_code, r.headers.get("content-type", ""), r.text.replace(base, "BASE")) for r in replies]
+
+    with (
+        MhMock(storage_url="https://api.magichour.ai", seed=1, start_time=START) as fake,
+        httpx.Client(headers=headers) as http,
+    ):
+        local = answers(http, fake.api_url)
+    live_server.reset(seed=1, start_time=START)  # the same ids and clock, so the same bodies
+    try:
+        with httpx.Client(headers=headers) as http:
+            remote = answers(http, live_server.url)
+    finally:
+        live_server.reset()
     assert local == remote
+    local = [status for status, _, _ in local]
     assert 200 in local and 404 in local and 400 in local
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -156,9 +157,15 @@ def test_read_timeout_after_the_fake_handled_the_create(fake: Control, base_url:
     assert len(fake.projects()) == 1  # the documented rule: after=True means it was created
 
 
-def test_latency_delays_but_answers(fake: Control, client: Client) -> None:
-    fake.add_fault("latency", route="account.get", seconds=0.01)
+def test_latency_delays_but_answers(fake: Control, client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    slept: list[float] = []
+    if isinstance(fake, MhMock):  # in-process the delay is a sleep of the calling thread
+        monkeypatch.setattr("mh_mock.mock.time.sleep", slept.append)
+    fake.add_fault("latency", route="account.get", seconds=0.05)
+    started = time.monotonic()
     assert client.account()["credits"] == 10_000
+    elapsed = time.monotonic() - started
+    assert slept == [0.05] if isinstance(fake, MhMock) else elapsed >= 0.05  # a lower bound cannot flake
     assert fake.journal.last.fault == "latency"
 
 

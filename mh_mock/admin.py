@@ -7,6 +7,7 @@ on the in-process API host alike, protected by ``Config.admin_token`` when one i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .clock import format_timestamp
@@ -205,12 +206,17 @@ def _clear_scenarios(x: Exchange) -> Result:
     return _scenarios(x)
 
 
-def _remove_scenario(x: Exchange) -> Result:
-    try:
-        x.engine.remove_rule(x.params["id"])
-    except KeyError:
-        raise NotFound(f"No scenario {x.params['id']!r}") from None
-    return _scenarios(x)
+def _removing(remove: Callable[[Engine, str], None], what: str, listing: Handler) -> Handler:
+    """A handler that removes the object named by the path's id, then answers ``listing``."""
+
+    def handler(x: Exchange) -> Result:
+        try:
+            remove(x.engine, x.params["id"])
+        except KeyError:
+            raise NotFound(f"No {what} {x.params['id']!r}") from None
+        return listing(x)
+
+    return handler
 
 
 def _faults(x: Exchange) -> Result:
@@ -226,14 +232,6 @@ def _clear_faults(x: Exchange) -> Result:
     return 200, []
 
 
-def _remove_fault(x: Exchange) -> Result:
-    try:
-        x.engine.remove_fault(x.params["id"])
-    except KeyError:
-        raise NotFound(f"No fault {x.params['id']!r}") from None
-    return _faults(x)
-
-
 def _webhooks(x: Exchange) -> Result:
     return 200, [endpoint.describe() for endpoint in x.engine.webhooks.endpoints.values()]
 
@@ -242,14 +240,6 @@ def _add_webhook(x: Exchange) -> Result:
     events = _arg(x, "events", list, required=False)
     endpoint = x.engine.add_webhook(_arg(x, "url", str), _arg(x, "secret", str), events)
     return 200, endpoint.describe()
-
-
-def _remove_webhook(x: Exchange) -> Result:
-    try:
-        x.engine.remove_webhook(x.params["id"])
-    except KeyError:
-        raise NotFound(f"No webhook {x.params['id']!r}") from None
-    return _webhooks(x)
 
 
 def _deliveries(x: Exchange) -> Result:
@@ -323,7 +313,13 @@ ADMIN_ROUTES: tuple[Route, ...] = (
         "Add a rule {outcome, endpoint?, token?, name_contains?, prompt_contains?, times?, timing?} or set {ratio, codes?}",
     ),
     _admin("DELETE", "/scenarios", "clear_scenarios", _clear_scenarios, "Drop every rule and the random mode"),
-    _admin("DELETE", "/scenarios/{id}", "remove_scenario", _remove_scenario, "Drop one rule"),
+    _admin(
+        "DELETE",
+        "/scenarios/{id}",
+        "remove_scenario",
+        _removing(Engine.remove_rule, "scenario", _scenarios),
+        "Drop one rule",
+    ),
     _admin("GET", "/faults", "faults", _faults, "HTTP-layer faults waiting to strike"),
     _admin(
         "POST",
@@ -333,10 +329,18 @@ ADMIN_ROUTES: tuple[Route, ...] = (
         "Add a fault {kind, route?, project_id?, token?, nth?, probability?, times?, status?, retry_after?, seconds?, after?}",
     ),
     _admin("DELETE", "/faults", "clear_faults", _clear_faults, "Drop every fault"),
-    _admin("DELETE", "/faults/{id}", "remove_fault", _remove_fault, "Drop one fault"),
+    _admin(
+        "DELETE", "/faults/{id}", "remove_fault", _removing(Engine.remove_fault, "fault", _faults), "Drop one fault"
+    ),
     _admin("GET", "/webhooks", "webhooks", _webhooks, "Registered webhook endpoints"),
     _admin("POST", "/webhooks", "add_webhook", _add_webhook, "Register {url, secret, events?}"),
-    _admin("DELETE", "/webhooks/{id}", "remove_webhook", _remove_webhook, "Unregister an endpoint"),
+    _admin(
+        "DELETE",
+        "/webhooks/{id}",
+        "remove_webhook",
+        _removing(Engine.remove_webhook, "webhook", _webhooks),
+        "Unregister an endpoint",
+    ),
     _admin("GET", "/webhooks/deliveries", "deliveries", _deliveries, "Every delivery with its attempts"),
     _admin("POST", "/webhooks/deliver", "deliver", _deliver, "Send every due delivery now and return the log"),
 )

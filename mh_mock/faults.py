@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .errors import ConfigError
-from .ids import counter_of
+from .ids import NumberedRules
 
 __all__ = ["FAULT_KINDS", "Fault", "Faults"]
 
@@ -127,20 +127,14 @@ class Fault:
         return self.status, {"code": code, "message": message}, {}
 
 
-class Faults:
-    """The fault rules of one engine, with a seeded random stream for probabilities."""
+class Faults(NumberedRules[Fault]):
+    """The fault rules (ids ``fault-<n>``) of one engine, with a seeded stream for probabilities."""
+
+    prefix = "fault"
 
     def __init__(self, seed: int | str | None = None) -> None:
-        self.rules: list[Fault] = []
+        super().__init__()
         self._random = random.Random(seed)
-        self._counter = 0
-
-    def add(self, fault: Fault) -> Fault:
-        """Append a fault rule (it gets an id)."""
-        self._counter += 1
-        fault.id = fault.id or f"fault-{self._counter}"
-        self.rules.append(fault)
-        return fault
 
     def restore(self, data: Mapping[str, Any]) -> Fault:
         """Re-add a saved fault with its id and counters."""
@@ -148,20 +142,7 @@ class Faults:
         fault_id, seen = fields_.pop("id"), fields_.pop("seen", 0)
         fault = Fault(**fields_)
         fault.id, fault.seen = fault_id, seen
-        self.rules.append(fault)
-        self._counter = max(self._counter, counter_of(fault_id))
-        return fault
-
-    def remove(self, fault_id: str) -> None:
-        """Drop one rule; KeyError if there is none with that id."""
-        kept = [f for f in self.rules if f.id != fault_id]
-        if len(kept) == len(self.rules):
-            raise KeyError(fault_id)
-        self.rules = kept
-
-    def clear(self) -> None:
-        """Drop every fault rule."""
-        self.rules.clear()
+        return self.add(fault)
 
     def pick(self, route: str, project_id: str | None, token: str | None) -> Fault | None:
         """The fault that strikes this call, if any (rules are tried in order)."""

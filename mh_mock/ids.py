@@ -6,8 +6,9 @@ import hashlib
 import hmac
 import random
 import threading
+from typing import Generic, Protocol, TypeVar
 
-__all__ = ["IdFactory", "Signer", "counter_of"]
+__all__ = ["IdFactory", "NumberedRules", "Signer", "counter_of"]
 
 _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 
@@ -55,3 +56,43 @@ def counter_of(ident: str) -> int:
     """The number at the end of an id such as ``rule-3`` (0 if there is none)."""
     tail = ident.rsplit("-", 1)[-1]
     return int(tail) if tail.isascii() and tail.isdigit() else 0
+
+
+class Identified(Protocol):
+    """Anything with a settable ``id``."""
+
+    id: str
+
+
+T = TypeVar("T", bound=Identified)
+
+
+class NumberedRules(Generic[T]):
+    """An ordered list of rules, each with an id ``<prefix>-<n>`` (kept if it already has one)."""
+
+    prefix = "rule"
+
+    def __init__(self) -> None:
+        self.rules: list[T] = []
+        self._counter = 0
+
+    def add(self, rule: T) -> T:
+        """Append ``rule``, giving it the next id unless it has one."""
+        if rule.id:
+            self._counter = max(self._counter, counter_of(rule.id))
+        else:
+            self._counter += 1
+            rule.id = f"{self.prefix}-{self._counter}"
+        self.rules.append(rule)
+        return rule
+
+    def remove(self, rule_id: str) -> None:
+        """Drop one rule; KeyError if there is none with that id."""
+        kept = [rule for rule in self.rules if rule.id != rule_id]
+        if len(kept) == len(self.rules):
+            raise KeyError(rule_id)
+        self.rules = kept
+
+    def clear(self) -> None:
+        """Drop every rule."""
+        self.rules.clear()

@@ -16,7 +16,7 @@ from typing import Any
 from .catalogue import AUDIO_ERROR_CODES
 from .config import Endpoint, Outcome, Timing, to_jsonable
 from .errors import ConfigError
-from .ids import counter_of
+from .ids import NumberedRules
 
 __all__ = ["RandomFailures", "Rule", "Scenarios"]
 
@@ -123,34 +123,18 @@ class RandomFailures:
         return None
 
 
-class Scenarios:
-    """The rules and random mode of one engine (reset with it)."""
+class Scenarios(NumberedRules[Rule]):
+    """The rules (ids ``rule-<n>``) and random mode of one engine (reset with it)."""
+
+    prefix = "rule"
 
     def __init__(self) -> None:
-        self.rules: list[Rule] = []
+        super().__init__()
         self.random: RandomFailures | None = None
-        self._counter = 0
-
-    def add(self, rule: Rule) -> Rule:
-        """Append a rule (it gets an id if it has none)."""
-        if rule.id:
-            self._counter = max(self._counter, counter_of(rule.id))
-        else:
-            self._counter += 1
-            rule.id = f"rule-{self._counter}"
-        self.rules.append(rule)
-        return rule
-
-    def remove(self, rule_id: str) -> None:
-        """Drop one rule; KeyError if there is none with that id."""
-        kept = [rule for rule in self.rules if rule.id != rule_id]
-        if len(kept) == len(self.rules):
-            raise KeyError(rule_id)
-        self.rules = kept
 
     def clear(self) -> None:
         """Drop every rule and the random mode."""
-        self.rules.clear()
+        super().clear()
         self.random = None
 
     def decide(

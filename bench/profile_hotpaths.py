@@ -92,18 +92,20 @@ def micro() -> None:
 
     from respx.models import clone_response
 
+    from mh_mock._json import dump_json
     from mh_mock.clock import format_timestamp
     from mh_mock.contract import load_contract
-    from mh_mock.dispatch import Request, dump_json, parse_json
-    from mh_mock.ids import sign
+    from mh_mock.dispatch import ALL_SURFACES, Request, parse_json
+    from mh_mock.ids import Signer
 
     fake = MhMock(starting_balance=10**12)
     project = fake.engine.create_voice(TOKEN, prompt=run.PROMPT, voice_name="Elon Musk")
     fake.engine.finish(project.id)
     url = f"{API}/v1/audio-projects/{project.id}"
     request = httpx.Request("GET", url, headers=run.AUTH)
-    surfaces = fake._hosts[0][2]
-    side_effect = fake._side_effect("", surfaces)
+    surfaces = ALL_SURFACES
+    side_effect = fake._hosts[0].serve
+    sign = Signer(b"0123456789abcdef").sign
     body = fake.engine.get_project(TOKEN, project.id)
     raw = dump_json(body)
     dispatch_request = Request("GET", url, f"/v1/audio-projects/{project.id}", request.url.params, request.headers, b"")
@@ -128,19 +130,19 @@ def micro() -> None:
         ("      Engine.project_body", "engine.project_body(project)"),
         ("        clock.format_timestamp (x2 per complete GET)", "format_timestamp(1795923702.059)"),
         (
-            "        ids.sign (HMAC-SHA256, new hmac each call)",
-            "sign(b'0123456789abcdef', 'output', project.id, 1795923702059)",
+            "        ids.Signer.sign (a keyed HMAC, copied)",
+            "sign('output', project.id, 1795923702059)",
         ),
-        ("    dispatch.dump_json(body) (new JSONEncoder per call)", "dump_json(body)"),
+        ("    _json.dump_json(body)", "dump_json(body)"),
         (
             "    Journal.record",
             "engine.journal.record(at=1.0, method='GET', url=url, route='x', token=TOKEN, body=None, status=200, project_id=project.id, response=body)",
         ),
         (
-            "  httpx.Response(status, headers=dict, content=bytes) (mock.py)",
+            "  old: httpx.Response(status, headers=dict, content=bytes)",
             "httpx.Response(200, headers={'content-type': 'application/json'}, content=raw)",
         ),
-        ("  respx: inspect.getfullargspec(side_effect) per request", "inspect.getfullargspec(side_effect)"),
+        ("  old: respx inspect.getfullargspec(side_effect) per request", "inspect.getfullargspec(side_effect)"),
         (
             "POST: jsonschema best_match(iter_errors) on a valid create body",
             "validator.iter_errors(document) and __import__('jsonschema').exceptions.best_match(validator.iter_errors(document))",

@@ -114,25 +114,44 @@ def test_serve_help_explains_every_option() -> None:
     assert "default: 127.0.0.1" in result.stdout and "default: 8000" in result.stdout
 
 
-def test_mh_mock_serve_runs_a_working_server() -> None:
+def _serve(*arguments: str) -> tuple[subprocess.Popen[str], list[str], int]:
+    """Start ``mh-mock serve`` on a free port; returns once uvicorn listens, with its stderr so far."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     process = subprocess.Popen(
-        [sys.executable, "-m", "mh_mock", "serve", "--port", str(port)],
+        [sys.executable, "-m", "mh_mock", "serve", "--port", str(port), *arguments],
         stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )  # fmt: skip
+    assert process.stderr is not None
+    lines = []
+    for line in process.stderr:  # uvicorn says so once the socket is listening
+        lines.append(line)
+        if "Uvicorn running on" in line:
+            break
+    return process, lines, port
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    process.terminate()
+    process.wait(timeout=10)
+    process.stderr.close()  # type: ignore[union-attr]
+
+
+def test_mh_mock_serve_runs_a_working_server_on_loopback() -> None:
+    process, lines, port = _serve()
     try:
-        assert process.stderr is not None
-        lines = []
-        for line in process.stderr:  # uvicorn says so once the socket is listening
-            lines.append(line)
-            if "Uvicorn running on" in line:
-                break
         assert f"serving the Magic Hour audio API fake at http://127.0.0.1:{port}" in lines[0], lines
+        assert not any("warning" in line for line in lines)
         answer = httpx.get(f"http://127.0.0.1:{port}/v1/account", headers={"authorization": "Bearer cli"})
         assert answer.json()["credits"] == 10_000
     finally:
-        process.terminate()
-        process.wait(timeout=10)
-        process.stderr.close()  # type: ignore[union-attr]
+        _stop(process)
+
+
+def test_mh_mock_serve_warns_when_bound_beyond_loopback() -> None:
+    process, lines, _ = _serve("--host", "0.0.0.0")
+    try:
+        assert "warning: listening on 0.0.0.0, reachable from other machines" in lines[0], lines
+    finally:
+        _stop(process)

@@ -14,7 +14,18 @@ from .catalogue import job_error_message
 from .clock import MAX_TIME
 from .errors import ConfigError
 
-__all__ = ["DEFAULTS", "TIERS", "Config", "Endpoint", "Outcome", "Progression", "Timing", "to_jsonable"]
+__all__ = [
+    "DEFAULTS",
+    "STATUSES",
+    "TERMINAL_STATUSES",
+    "TIERS",
+    "Config",
+    "Endpoint",
+    "Outcome",
+    "Progression",
+    "Timing",
+    "to_jsonable",
+]
 
 
 class Progression(str, Enum):
@@ -57,6 +68,10 @@ class Timing:
 
 
 TERMINAL_STATUSES = ("complete", "error", "canceled")
+"""Statuses a project never leaves."""
+
+STATUSES = ("queued", "rendering", *TERMINAL_STATUSES)
+"""Every status a project of the fake can have (``draft`` is never used)."""
 
 TIERS = ("free", "creator", "pro", "business")
 """Account tiers (contract: GET /v1/account ``tier``)."""

@@ -11,7 +11,7 @@ from typing import Any
 
 from .catalogue import AUDIO_ERROR_CODES
 from .clock import format_timestamp
-from .config import Endpoint, Outcome, Progression
+from .config import STATUSES, Endpoint, Outcome, Progression
 from .errors import ConfigError
 from .faults import Fault
 from .models import Project, Upload
@@ -20,8 +20,6 @@ from .state import PUBLIC, EngineState
 from .webhooks import Receiver, WebhookEndpoint
 
 __all__ = ["Controls"]
-
-_STATUSES = ("queued", "rendering", "complete", "error", "canceled")
 
 
 class Controls(EngineState):
@@ -209,8 +207,8 @@ class Controls(EngineState):
 
         Nobody paid for it: a later error or cancel shows ``credits_charged`` 0 but credits nothing.
         """
-        if status not in _STATUSES:
-            raise ConfigError(f"status must be one of {', '.join(_STATUSES)}, got {status!r}")
+        if status not in STATUSES:
+            raise ConfigError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
         owner = PUBLIC if owner == "*" else owner
         with self._lock:
             if project_id in self._projects:

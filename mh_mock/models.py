@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .config import Endpoint, Outcome, Timing
+from .config import TERMINAL_STATUSES, Endpoint, Outcome, Timing
 
 __all__ = ["Account", "Project", "Transition", "Upload", "project_from_json", "project_to_json"]
 
@@ -61,7 +61,7 @@ class Project:
     @property
     def terminal(self) -> bool:
         """True once the project is ``complete``, ``error`` or ``canceled``."""
-        return self.status in ("complete", "error", "canceled")
+        return self.status in TERMINAL_STATUSES
 
     @property
     def credits_charged(self) -> int:

@@ -22,7 +22,7 @@ from jsonschema import Draft7Validator
 from jsonschema.exceptions import best_match
 
 from .audio import render_wav
-from .config import TIERS, Endpoint, Outcome
+from .config import STATUSES, TIERS, Endpoint, Outcome
 from .errors import ConfigError
 
 if TYPE_CHECKING:
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 
 __all__ = ["SEED_SCHEMA", "apply_seed", "bundled_seeds", "load_seed"]
 
-_STATUSES = ["queued", "rendering", "complete", "error", "canceled"]
 
 SEED_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -103,7 +102,7 @@ SEED_SCHEMA: dict[str, Any] = {
                     "id": {"type": "string", "minLength": 1},
                     "token": {"type": "string", "minLength": 1},
                     "endpoint": {"enum": [e.value for e in Endpoint]},
-                    "status": {"enum": _STATUSES},
+                    "status": {"enum": list(STATUSES)},
                     "name": {"type": ["string", "null"]},
                     "credits_charged": {"type": "integer", "minimum": 0},
                     "seconds": {"type": "number", "exclusiveMinimum": 0},

@@ -9,26 +9,29 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
-
 _EXPORTS = {
-    "MhMock": "mh_mock.mock",
+    "MhMock": "mh_mock.inprocess",
     "Engine": "mh_mock.engine",
     "Config": "mh_mock.config",
-    "Endpoint": "mh_mock.config",
     "Outcome": "mh_mock.config",
-    "Progression": "mh_mock.config",
     "Timing": "mh_mock.config",
+    "Endpoint": "mh_mock.vocabulary",
+    "Event": "mh_mock.vocabulary",
+    "FaultKind": "mh_mock.vocabulary",
+    "Progression": "mh_mock.vocabulary",
+    "RouteName": "mh_mock.vocabulary",
+    "Status": "mh_mock.vocabulary",
     "Clock": "mh_mock.clock",
     "Journal": "mh_mock.journal",
     "Call": "mh_mock.journal",
-    "Control": "mh_mock.control",
-    "ControlError": "mh_mock.control",
-    "RemoteControl": "mh_mock.control",
+    "Control": "mh_mock.control.remote",
+    "ControlError": "mh_mock.control.remote",
+    "RemoteControl": "mh_mock.control.remote",
     "Client": "mh_mock.client",
     "AsyncClient": "mh_mock.client",
     "MagicHourError": "mh_mock.client",
-    "create_app": "mh_mock.server",
+    "LiveServer": "mh_mock.standalone.threaded",
+    "create_app": "mh_mock.standalone.app",
 }
 
 __all__ = [
@@ -41,12 +44,17 @@ __all__ = [
     "ControlError",
     "Endpoint",
     "Engine",
+    "Event",
+    "FaultKind",
     "Journal",
+    "LiveServer",
     "MagicHourError",
     "MhMock",
     "Outcome",
     "Progression",
     "RemoteControl",
+    "RouteName",
+    "Status",
     "Timing",
     "create_app",
     "__version__",
@@ -55,15 +63,26 @@ __all__ = [
 if TYPE_CHECKING:
     from .client import AsyncClient, Client, MagicHourError
     from .clock import Clock
-    from .config import Config, Endpoint, Outcome, Progression, Timing
-    from .control import Control, ControlError, RemoteControl
+    from .config import Config, Outcome, Timing
+    from .control.remote import Control, ControlError, RemoteControl
     from .engine import Engine
+    from .inprocess import MhMock
     from .journal import Call, Journal
-    from .mock import MhMock
-    from .server import create_app
+    from .standalone.app import create_app
+    from .standalone.threaded import LiveServer
+    from .vocabulary import Endpoint, Event, FaultKind, Progression, RouteName, Status
+
+    __version__: str
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":  # one source: the installed distribution's metadata (pyproject.toml)
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("mh-mock")
+        except PackageNotFoundError:  # pragma: no cover - a checkout that was never installed
+            return "0+unknown"
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'mh_mock' has no attribute {name!r}")

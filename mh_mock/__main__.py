@@ -1,5 +1,5 @@
 """``python -m mh_mock``: the same as the ``mh-mock`` command."""
 
-from .cli import main
+from .control.cli import main
 
 raise SystemExit(main())

@@ -2,42 +2,49 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import io
 import math
 import struct
-import wave
 
-__all__ = ["SAMPLE_RATE", "render_wav", "sniff_audio", "wav_duration"]
+__all__ = ["SAMPLE_RATE", "render_wav", "sniff_audio"]
 
 SAMPLE_RATE = 8_000
 """Samples per second of every rendered file (8-bit mono keeps 300 s of music at 2.4 MB)."""
 
+_NOTES = 8
+"""A rendered file is a melody of this many tones, repeated; each tone is one of 256 pitches."""
+
 
 def render_wav(key: str, seconds: float) -> bytes:
-    """A mono 8-bit WAV of ``seconds`` length whose tone is derived from ``key``.
+    """A mono 8-bit WAV of ``seconds`` length, distinct for every ``key`` (the fake uses the project id).
 
-    The same key and length always give the same bytes, so a seeded fake is reproducible.
+    The sound is a melody of eight tones whose pitches come from the key's SHA-256, and the key is
+    written into the file's ``LIST/INFO`` comment, so two projects never share their bytes. The
+    same key and length always give the same bytes, so a seeded fake is reproducible.
     """
     digest = hashlib.sha256(key.encode()).digest()
-    frequency = 220 + digest[0] * 2  # 220-730 Hz: audible, different per project
     frames = max(1, round(seconds * SAMPLE_RATE))
-    period = max(1, round(SAMPLE_RATE / frequency))
-    cycle = bytes(128 + round(60 * math.sin(2 * math.pi * i / period)) for i in range(period))
-    pcm = (cycle * (frames // period + 1))[:frames]
-    header = struct.pack(
-        "<4sI4s4sIHHIIHH4sI",
-        b"RIFF", 36 + frames, b"WAVE",
-        b"fmt ", 16, 1, 1, SAMPLE_RATE, SAMPLE_RATE, 1, 8,
-        b"data", frames,
-    )  # fmt: skip
-    return header + pcm
+    note = max(1, SAMPLE_RATE // 4)  # a quarter second per tone
+    melody = b"".join(_tone(220 + 2 * digest[i], note) for i in range(_NOTES))
+    pcm = (melody * (frames // len(melody) + 1))[:frames]
+    if frames % 2:
+        pcm += b"\x80"  # RIFF chunks are word-aligned: one pad byte of silence
+    comment = f"mh-mock {key}".encode()[:200] + b"\x00"
+    if len(comment) % 2:
+        comment += b"\x00"
+    info = b"INFO" + b"ICMT" + struct.pack("<I", len(comment)) + comment
+    list_chunk = b"LIST" + struct.pack("<I", len(info)) + info
+    fmt = struct.pack("<4sIHHIIHH", b"fmt ", 16, 1, 1, SAMPLE_RATE, SAMPLE_RATE, 1, 8)
+    data = b"data" + struct.pack("<I", frames) + pcm
+    body = b"WAVE" + fmt + list_chunk + data
+    return b"RIFF" + struct.pack("<I", len(body)) + body
 
 
-def wav_duration(data: bytes) -> float:
-    """Length in seconds of a WAV file (raises ``wave.Error`` if it is not one)."""
-    with wave.open(io.BytesIO(data)) as reader:
-        return float(reader.getnframes() / reader.getframerate())
+@functools.lru_cache(maxsize=512)  # a pure function of its arguments: 256 pitches, ~2 KB each
+def _tone(frequency: int, frames: int) -> bytes:
+    step = 2 * math.pi * frequency / SAMPLE_RATE
+    return bytes(128 + round(60 * math.sin(step * i)) for i in range(frames))
 
 
 _MAGIC: tuple[tuple[int, bytes, str], ...] = (

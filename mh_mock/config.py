@@ -1,61 +1,49 @@
-"""Everything about a fake that can be configured, in one frozen dataclass."""
+"""Everything about a fake that can be configured, in one frozen dataclass.
+
+Each option is declared once, with its JSON Schema in :data:`OPTION_SCHEMAS`: the same schema
+checks options given in Python, in seed files and over the admin API, so every bad value gets
+the same message naming the field.
+
+A :class:`Config` remembers which options were given explicitly (:attr:`Config.explicit`), so an
+explicit value beats a seed file's even when it equals the default. The layers, lowest first:
+defaults < a profile (``mh-mock serve``'s real-time clock) < a seed file's ``config`` < options
+given by the caller.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from fractions import Fraction
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .catalogue import job_error_message
+from .catalogue import JOB_ERRORS, job_error_message
 from .clock import MAX_TIME
 from .errors import ConfigError
+from .vocabulary import TERMINAL_STATUSES, Endpoint, Progression, Status, Tier
+
+if TYPE_CHECKING:
+    from .schema import SchemaValidator
 
 __all__ = [
     "DEFAULTS",
-    "STATUSES",
-    "TERMINAL_STATUSES",
-    "TIERS",
+    "HTTP_FIXED_OPTIONS",
+    "OPTION_SCHEMAS",
     "Config",
     "Endpoint",
     "Outcome",
     "Progression",
     "Timing",
+    "UnknownOption",
     "to_jsonable",
 ]
 
 
-class Progression(str, Enum):
-    """What moves a project from one status to the next."""
-
-    CLOCK = "clock"
-    """The fake's clock: a status lasts its :class:`Timing` duration."""
-    POLL = "poll"
-    """Reads: every ``reads_per_step`` GETs of a project move it one status on."""
-
-
-class Endpoint(str, Enum):
-    """The three audio-creating endpoints (value = the project ``type`` prefix used in names)."""
-
-    VOICE_GENERATOR = "voice_generator"
-    VOICE_CLONER = "voice_cloner"
-    MUSIC_GENERATOR = "music_generator"
-
-    @property
-    def project_type(self) -> str:
-        """The ``type`` field of projects made by this endpoint."""
-        return self.value.upper()
-
-    @property
-    def label(self) -> str:
-        """Human name, used in default project names ("Voice Generator - …")."""
-        return self.value.replace("_", " ").title()
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Timing:
     """Seconds a project spends ``queued`` and then ``rendering`` (clock progression)."""
 
@@ -63,23 +51,27 @@ class Timing:
     rendering: float = 3.0
 
     def __post_init__(self) -> None:
-        if self.queued < 0 or self.rendering < 0:
+        if not (self.queued >= 0 and self.rendering >= 0):
             raise ConfigError(f"durations must be >= 0, got {self}")
 
+    @classmethod
+    def parse(cls, value: Timing | Any) -> Timing:
+        """A Timing, a ``(queued, rendering)`` pair or a ``{"queued", "rendering"}`` mapping."""
+        if isinstance(value, Timing):
+            return value
+        if isinstance(value, Mapping):
+            return cls(float(value.get("queued", 1.0)), float(value.get("rendering", 3.0)))
+        queued, rendering = value
+        return cls(float(queued), float(rendering))
 
-TERMINAL_STATUSES = ("complete", "error", "canceled")
-"""Statuses a project never leaves."""
 
-STATUSES = ("queued", "rendering", *TERMINAL_STATUSES)
-"""Every status a project of the fake can have (``draft`` is never used)."""
-
-TIERS = ("free", "creator", "pro", "business")
-"""Account tiers (contract: GET /v1/account ``tier``)."""
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Outcome:
-    """How a job ends: ``complete``, ``error`` (with a code and message) or ``canceled``."""
+    """How a job ends: ``complete``, ``error`` (with a code and message) or ``canceled``.
+
+    An error code outside the catalogue (:data:`mh_mock.catalogue.JOB_ERRORS`) needs a message:
+    the set of codes is open, but a typo should not pass silently.
+    """
 
     status: str = "complete"
     code: str | None = None
@@ -89,9 +81,15 @@ class Outcome:
         if any(v is not None and not isinstance(v, str) for v in (self.code, self.message)):
             raise ConfigError(f"an outcome's code and message are strings, got {self.code!r} and {self.message!r}")
         if self.status not in TERMINAL_STATUSES:
-            raise ConfigError(f"an outcome is one of {TERMINAL_STATUSES}, got {self.status!r}")
-        if self.status == "error":
+            raise ConfigError(f"an outcome is one of complete, error, canceled; got {self.status!r}")
+        object.__setattr__(self, "status", Status(self.status))
+        if self.status == Status.ERROR:
             code = self.code or "unknown_error"
+            if self.message is None and code not in JOB_ERRORS:
+                raise ConfigError(
+                    f"unknown job error code {code!r}; known codes are: {', '.join(JOB_ERRORS)} "
+                    "(another code needs a message too)"
+                )
             object.__setattr__(self, "code", code)
             if self.message is None:
                 object.__setattr__(self, "message", job_error_message(code))
@@ -105,7 +103,7 @@ class Outcome:
 
     @classmethod
     def parse(cls, value: str | Outcome | Mapping[str, Any]) -> Outcome:
-        """``"complete"``, ``"canceled"``, ``"error"``, ``"error:<code>"`` or a mapping of the fields → Outcome."""
+        """``"complete"``, ``"canceled"``, ``"error"``, ``"error:<code>"`` or a mapping of the fields."""
         if isinstance(value, Outcome):
             return value
         if isinstance(value, Mapping):
@@ -118,6 +116,14 @@ class Outcome:
         status, _, code = value.partition(":")
         return cls.error(code or "unknown_error") if status == "error" else cls(status)
 
+    def to_json(self) -> str | dict[str, str]:
+        """The shortest JSON :meth:`parse` reads back."""
+        if self.status != Status.ERROR:
+            return str(self.status)
+        if self.message == job_error_message(self.code or ""):
+            return f"error:{self.code}"
+        return {"status": "error", "code": self.code or "", "message": self.message or ""}
+
 
 COMPLETE = Outcome()
 
@@ -128,6 +134,82 @@ _DEFAULT_TIMINGS = MappingProxyType(
         Endpoint.MUSIC_GENERATOR: Timing(queued=1.0, rendering=5.0),
     }
 )
+
+_CREDITS = {"type": "integer", "minimum": 0, "maximum": 2**53 - 1}
+_SECONDS = {"type": "number", "minimum": 0, "maximum": 86_400}
+_TIMING = {
+    "oneOf": [
+        {"type": "array", "items": _SECONDS, "minItems": 2, "maxItems": 2},
+        {"type": "object", "additionalProperties": False, "properties": {"queued": _SECONDS, "rendering": _SECONDS}},
+    ]
+}
+_OUTCOME = {
+    "oneOf": [
+        {"type": "string", "pattern": "^(complete|canceled|error(:[A-Za-z0-9_.-]{1,64})?)$"},
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["status"],
+            "properties": {
+                "status": {"enum": ["complete", "error", "canceled"]},
+                "code": {"type": "string", "minLength": 1, "maxLength": 64},
+                "message": {"type": "string", "maxLength": 1000},
+            },
+        },
+    ]
+}
+_URL = {"type": "string", "pattern": "^https?://[^/?#\\s]+(/[^?#\\s]*)?$", "maxLength": 2000}
+
+OPTION_SCHEMAS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
+    {
+        "starting_balance": _CREDITS,
+        "seed": {"type": ["integer", "string", "null"], "maxLength": 256, "minimum": -(2**63), "maximum": 2**63},
+        "progression": {"enum": Progression.values()},
+        "reads_per_step": {"type": "integer", "minimum": 1, "maximum": 1000},
+        "timings": {
+            "type": "object",
+            "propertyNames": {"enum": Endpoint.values()},
+            "additionalProperties": _TIMING,
+        },
+        "frozen_clock": {"type": "boolean"},
+        "start_time": {"type": ["number", "null"], "minimum": 0, "maximum": MAX_TIME},
+        "account_tier": {"enum": Tier.values()},
+        "account_email": {"type": ["string", "null"], "maxLength": 320},
+        "preload": {"type": ["string", "object", "null"], "minLength": 1, "maxLength": 4096},
+        "strict_auth": {"type": "boolean"},
+        "accounts": {
+            "type": "object",
+            "propertyNames": {"minLength": 1, "maxLength": 256},
+            "additionalProperties": _CREDITS,
+        },
+        "voice_credit_rate": {
+            "oneOf": [
+                {"type": "number", "minimum": 0, "maximum": 1000},
+                {"type": "string", "pattern": "^[0-9]{1,6}(\\.[0-9]{1,9})?(/[1-9][0-9]{0,8})?$"},
+            ]
+        },
+        "voice_prompt_limit": {"type": "integer", "minimum": 0, "maximum": 1_000_000},
+        "default_outcome": _OUTCOME,
+        "failure_ratio": {"type": "number", "minimum": 0, "maximum": 1},
+        "webhook_timestamps": {"enum": ["real", "fake"]},
+        "webhook_timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 600},
+        "delivery_log_limit": {"type": "integer", "minimum": 1, "maximum": 1_000_000},
+        "refund_on_cancel": {"type": "boolean"},
+        "download_ttl": {"type": "number", "exclusiveMinimum": 0, "maximum": 315_360_000},
+        "upload_ttl": {"type": "number", "exclusiveMinimum": 0, "maximum": 315_360_000},
+        "max_upload_bytes": {"type": "integer", "minimum": 0, "maximum": 1 << 30},
+        "max_body_bytes": {"type": "integer", "minimum": 0, "maximum": 64 << 20},
+        "speech_chars_per_second": {"type": "number", "exclusiveMinimum": 0, "maximum": 1000},
+        "journal_limit": {"type": ["integer", "null"], "minimum": 1, "maximum": 1_000_000},
+        "signing_secret": {"type": ["string", "null"], "minLength": 16, "maxLength": 256},
+        "api_url": _URL,
+        "storage_url": _URL,
+    }
+)
+"""The JSON Schema of every option (as :func:`to_jsonable` writes its value)."""
+
+HTTP_FIXED_OPTIONS = frozenset({"api_url", "storage_url", "signing_secret"})
+"""Options set when a fake is created, never changed by a reset (its hosts and URL secret)."""
 
 
 @dataclass(frozen=True)
@@ -141,7 +223,7 @@ class Config:
     starting_balance: int = 10_000
     """Credits of an account created on first use of a token."""
     seed: int | str | None = None
-    """Makes ids, URL signatures and rendered audio reproducible."""
+    """Makes ids and rendered audio reproducible."""
     progression: Progression = Progression.POLL
     """What moves projects on: ``poll`` (each read) or ``clock`` (time)."""
     reads_per_step: int = 1
@@ -152,14 +234,14 @@ class Config:
     """The clock stands still until advanced (tests); False follows real time (standalone)."""
     start_time: float | None = None
     """Epoch seconds the clock starts at; None means the real time at creation."""
-    account_tier: str = "creator"
+    account_tier: Tier = Tier.CREATOR
     """``tier`` of accounts created on first use (free, creator, pro or business)."""
     account_email: str | None = None
     """``email`` of accounts created on first use."""
     preload: str | Mapping[str, Any] | None = None
-    """A seed file (path, bundled name such as ``"examples"``, or document) applied on every reset."""
+    """A seed (bundled name such as ``"examples"``, file path, or document) applied on every reset."""
     strict_auth: bool = False
-    """Only accept tokens registered with :meth:`Engine.add_account` (or ``accounts``)."""
+    """Only accept tokens registered up front (``accounts``, ``add_account``)."""
     accounts: Mapping[str, int] = field(default_factory=dict)
     """Tokens registered up front, with their balances."""
     voice_credit_rate: Fraction = Fraction(1, 10)
@@ -171,8 +253,11 @@ class Config:
     failure_ratio: float = 0.0
     """Seeded random mode: this fraction of jobs fails with a code from the audio catalogue."""
     webhook_timestamps: str = "real"
-    """``magic-hour-event-timestamp`` from the ``"real"`` wall clock (passes receivers' 5-minute
-    tolerance after clock jumps) or the ``"fake"`` clock."""
+    """``magic-hour-event-timestamp`` from the ``"real"`` wall clock or the ``"fake"`` clock."""
+    webhook_timeout: float = 10.0
+    """Seconds one webhook attempt may take before it counts as failed (and is retried)."""
+    delivery_log_limit: int = 10_000
+    """Finished webhook deliveries kept in the log (pending ones are always kept)."""
     refund_on_cancel: bool = True
     """Whether a canceled job (or a deleted unfinished one) gives its credits back."""
     download_ttl: float = 24 * 3600
@@ -182,90 +267,100 @@ class Config:
     max_upload_bytes: int = 50 * 1024 * 1024
     """Largest body a PUT to an upload URL may carry (413 above it)."""
     max_body_bytes: int = 1024 * 1024
-    """Largest JSON body an API call may carry (413 above it)."""
+    """Largest JSON body an API or admin call may carry (413 above it)."""
     speech_chars_per_second: float = 15.0
     """Length of rendered speech: characters of text per second of audio."""
-    journal_limit: int | None = None
-    """Keep only this many most recent calls in the journal (None: all; ``mh-mock serve``: 10,000)."""
-    admin_token: str | None = None
-    """If set, admin API calls need it in the ``x-mh-mock-admin-token`` header."""
+    journal_limit: int | None = 10_000
+    """Keep only this many most recent calls in the journal (None: all)."""
+    signing_secret: str | None = None
+    """Key of download and upload URL signatures; None draws a random one per fake (never from ``seed``)."""
     api_url: str = "https://api.magichour.ai"
     """Where the API is served (in-process: the intercepted base URL)."""
     storage_url: str = "https://videos.magichour.ai"
     """Where upload and download URLs point (in-process: the intercepted storage host)."""
 
-    def __post_init__(self) -> None:
-        def convert(name: str, function: Any) -> None:
-            try:
-                object.__setattr__(self, name, function(getattr(self, name)))
-            except ConfigError:
-                raise
-            except (TypeError, ValueError, AttributeError, ArithmeticError) as error:
-                raise ConfigError(f"bad value for {name}: {getattr(self, name)!r} ({error})") from None
+    def __new__(cls, *args: Any, **kwargs: Any) -> Config:
+        self = object.__new__(cls)
+        given = {f.name for f in dataclasses.fields(cls)[: len(args)]} | set(kwargs)
+        object.__setattr__(self, "_explicit", frozenset(given))
+        return self
 
-        convert("progression", Progression)
-        convert("default_outcome", Outcome.parse)
-        convert("voice_credit_rate", lambda rate: Fraction(str(rate)))
-        convert(
-            "timings",
-            lambda t: MappingProxyType({**_DEFAULT_TIMINGS, **{Endpoint(k): _as_timing(v) for k, v in t.items()}}),
-        )
-        convert("accounts", lambda a: MappingProxyType({str(k): int(v) for k, v in a.items()}))
-        convert("api_url", lambda url: url.rstrip("/"))
-        convert("storage_url", lambda url: url.rstrip("/"))
-        if self.seed is not None and (not isinstance(self.seed, (int, str)) or isinstance(self.seed, bool)):
-            raise ConfigError(f"seed must be an integer or a string, got {self.seed!r}")
-        if self.start_time is not None and not (
-            isinstance(self.start_time, (int, float)) and 0 <= self.start_time <= MAX_TIME
-        ):
-            raise ConfigError(f"start_time must be epoch seconds between 0 and {MAX_TIME:.0f}, got {self.start_time!r}")
-        for name, least in _INTEGER_OPTIONS.items():
-            value = getattr(self, name)
-            if value is None and name == "journal_limit":
-                continue
-            if not isinstance(value, int) or isinstance(value, bool) or value < least:
-                raise ConfigError(f"{name} must be an integer >= {least}, got {value!r}")
-        for name, positive in _NUMBER_OPTIONS.items():
-            value = getattr(self, name)
-            if (
-                not isinstance(value, (int, float))
-                or isinstance(value, bool)
-                or not (value > 0 if positive else value >= 0)
-            ):
-                raise ConfigError(f"{name} must be a number {'>' if positive else '>='} 0, got {value!r}")
-        if not 0 <= self.failure_ratio <= 1:
-            raise ConfigError(f"failure_ratio must be between 0 and 1, got {self.failure_ratio!r}")
-        for name in ("frozen_clock", "strict_auth", "refund_on_cancel"):
-            if not isinstance(getattr(self, name), bool):
-                raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
-        if self.account_tier not in TIERS:
-            raise ConfigError(f"account_tier must be one of {', '.join(TIERS)}, got {self.account_tier!r}")
-        if self.webhook_timestamps not in ("real", "fake"):
-            raise ConfigError(f"webhook_timestamps must be 'real' or 'fake', got {self.webhook_timestamps!r}")
-        if self.voice_credit_rate < 0:
-            raise ConfigError(f"voice_credit_rate must be >= 0, got {self.voice_credit_rate}")
+    def __post_init__(self) -> None:
+        for name, schema_check in _validators().items():
+            problem = schema_check.error(to_jsonable(getattr(self, name)))
+            if problem is not None:
+                raise ConfigError(f"bad value for {name}: {problem.replace('request body', name, 1)}")
+        converted = {
+            "progression": Progression(self.progression),
+            "account_tier": Tier(self.account_tier),
+            "default_outcome": Outcome.parse(self.default_outcome),
+            "voice_credit_rate": Fraction(str(self.voice_credit_rate)),
+            "timings": MappingProxyType(
+                {**_DEFAULT_TIMINGS, **{Endpoint(k): Timing.parse(v) for k, v in self.timings.items()}}
+            ),
+            "accounts": MappingProxyType(dict(self.accounts)),
+            "api_url": self.api_url.rstrip("/"),
+            "storage_url": self.storage_url.rstrip("/"),
+        }
+        for name, value in converted.items():
+            object.__setattr__(self, name, value)
+
+    @property
+    def explicit(self) -> frozenset[str]:
+        """Names of the options given explicitly (they beat a seed file's ``config``)."""
+        return self._explicit  # type: ignore[attr-defined,no-any-return]
 
     @classmethod
     def option_names(cls) -> tuple[str, ...]:
         """Every valid option name."""
         return tuple(f.name for f in dataclasses.fields(cls))
 
+    @classmethod
+    def profile(cls, **values: Any) -> Config:
+        """A config whose ``values`` count as defaults: a seed's ``config`` and callers beat them."""
+        config = cls().replace(**values)
+        object.__setattr__(config, "_explicit", frozenset())
+        return config
+
     def replace(self, **changes: Any) -> Config:
-        """A copy with ``changes``; an unknown name is a TypeError listing the valid ones."""
-        unknown = sorted(set(changes) - set(self.option_names()))
-        if unknown:
-            raise UnknownOption(
-                f"unknown mh-mock option(s) {', '.join(unknown)}; valid options are: {', '.join(self.option_names())}"
-            )
-        return dataclasses.replace(self, **changes)
+        """A copy with ``changes`` (marked explicit); an unknown name is a TypeError listing the valid ones."""
+        check_option_names(changes)
+        config = dataclasses.replace(self, **changes)
+        object.__setattr__(config, "_explicit", self.explicit | frozenset(changes))
+        return config
+
+    def under(self, options: Mapping[str, Any], *, explicit: bool = False) -> Config:
+        """A copy where ``options`` (a seed's, or a state file's) fill in every option not given
+        explicitly here; with ``explicit`` they count as explicit from then on."""
+        check_option_names(options)
+        taken = {name: value for name, value in options.items() if name not in self.explicit}
+        config = dataclasses.replace(self, **taken)
+        object.__setattr__(config, "_explicit", self.explicit | (frozenset(taken) if explicit else frozenset()))
+        return config
 
 
 class UnknownOption(TypeError, ConfigError):
     """A misspelt option: a TypeError (like a bad keyword argument) and a ConfigError (a 400)."""
 
 
+def check_option_names(options: Mapping[str, Any]) -> None:
+    """Raise :class:`UnknownOption` naming the valid options if any name is not one."""
+    unknown = sorted(set(options) - set(Config.option_names()))
+    if unknown:
+        raise UnknownOption(
+            f"unknown mh-mock option(s) {', '.join(unknown)}; valid options are: {', '.join(Config.option_names())}"
+        )
+
+
+@functools.cache
+def _validators() -> Mapping[str, SchemaValidator]:
+    from .schema import SchemaValidator
+
+    return MappingProxyType({name: SchemaValidator(schema) for name, schema in OPTION_SCHEMAS.items()})
+
+
 def to_jsonable(value: Any) -> Any:
-    """Config option values as JSON (for the admin API): the inverse of what Config accepts."""
+    """Option values as JSON (for the admin API, seeds and the state file): what Config accepts back."""
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, Fraction):
@@ -273,36 +368,13 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, Timing):
         return [value.queued, value.rendering]
     if isinstance(value, Outcome):
-        return {k: v for k, v in dataclasses.asdict(value).items() if v is not None}
+        return value.to_json()
     if isinstance(value, Mapping):
         return {str(to_jsonable(k)): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [to_jsonable(v) for v in value]
     return value
 
-
-def _as_timing(value: Timing | tuple[float, float] | Mapping[str, float]) -> Timing:
-    if isinstance(value, Timing):
-        return value
-    if isinstance(value, Mapping):
-        return Timing(**value)
-    queued, rendering = value
-    return Timing(float(queued), float(rendering))
-
-
-_INTEGER_OPTIONS = MappingProxyType(
-    {
-        "starting_balance": 0,
-        "reads_per_step": 1,
-        "voice_prompt_limit": 0,
-        "max_upload_bytes": 0,
-        "max_body_bytes": 0,
-        "journal_limit": 1,
-    }
-)
-_NUMBER_OPTIONS = MappingProxyType(
-    {"download_ttl": True, "upload_ttl": True, "speech_chars_per_second": True, "failure_ratio": False}
-)
 
 DEFAULTS = Config()
 """Every option at its default (frozen)."""

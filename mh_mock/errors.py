@@ -17,6 +17,8 @@ __all__ = [
     "PayloadTooLarge",
     "StorageError",
     "Unauthorized",
+    "Unavailable",
+    "UnsupportedMediaType",
     "Unprocessable",
 ]
 
@@ -84,3 +86,13 @@ class PayloadTooLarge(ApiError):
 
 class Forbidden(ApiError):
     status, code, default_message = 403, "forbidden", "Forbidden"
+
+
+class UnsupportedMediaType(ApiError):
+    status, code, default_message = 415, "unsupported_media_type", "Unsupported Media Type"
+
+
+class Unavailable(ApiError):
+    """The fake cannot answer truthfully right now (its state could not be saved); nothing changed."""
+
+    status, code, default_message = 503, "service_unavailable", "Service Unavailable"

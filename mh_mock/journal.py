@@ -1,54 +1,85 @@
-"""The call journal: every request a fake saw, and helpers that read naturally in tests."""
+"""The call journal: every request a fake saw, with queries and assertions that read well in tests.
+
+Entries are lean: JSON bodies and answers are kept as parsed JSON up to 64 KiB; binary bodies
+(uploads, downloads) only as their size and SHA-256; a rejected body only as its size and a
+short prefix. With a ``limit`` only the most recent calls are kept.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Call", "Journal"]
+__all__ = ["Call", "Journal", "binary_summary", "body_matches"]
 
 
 @dataclass(frozen=True, slots=True)
 class Call:
-    """One request the fake answered (or refused)."""
+    """One request the fake answered (or refused, or dropped)."""
 
     seq: int
-    """Position in the journal, from 0."""
+    """Position in the journal, from 0 (kept counting when old entries are dropped)."""
     at: float
     """The fake's clock when it arrived (epoch seconds)."""
     method: str
     url: str
     route: str | None
-    """Name of the route that served it (``"projects.get"``, …); None when nothing matched."""
+    """Name of the route that served it (``"projects.get"``, see :class:`~mh_mock.vocabulary.RouteName`);
+    None when nothing matched."""
     token: str | None
+    """The bearer token it carried."""
     body: Any
-    """The parsed JSON body, the raw bytes for storage uploads, or None."""
+    """The parsed JSON body; ``{"bytes", "sha256"}`` for binary uploads; ``{"bytes", "prefix"}`` if refused."""
     status: int
+    """The status the client received; 0 when it received no answer (a dropped, refused or timed-out connection)."""
     project_id: str | None
     response: Any = None
-    """The parsed JSON answer, if it was JSON."""
+    """The JSON answer the engine gave (also when a fault then lost it); ``{"bytes", "sha256"}`` for audio."""
     fault: str | None = None
-    """The kind of fault injected into this call, if any (status 0: no answer was sent)."""
+    """The kind of fault injected into this call, if any."""
+    handled: bool = True
+    """False when a fault struck before the engine saw the call (nothing changed)."""
+    owner: str | None = None
+    """The token the call was about: the caller's, or for storage calls the owner of the upload or project."""
 
     def __str__(self) -> str:
-        answer = f"fault {self.fault}" if self.status == 0 else str(self.status)
-        return f"{self.method} {self.url} -> {answer}"
+        answer = f"no answer ({self.fault})" if self.status == 0 else str(self.status)
+        text = f"{self.method} {self.url} -> {answer}"
+        if self.body is not None and self.method in ("POST", "PUT"):
+            body = json.dumps(self.body, ensure_ascii=False, separators=(",", ":"))
+            text += f" body={body[:120]}{'…' if len(body) > 120 else ''}"
+        return text
+
+
+def binary_summary(data: bytes) -> dict[str, Any]:
+    """How the journal keeps binary bodies: size and digest, never the bytes."""
+    return {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def body_matches(body: Any, expected: Any) -> bool:
+    """True if ``expected`` is contained in ``body``: every key of a mapping matches recursively, other values equal."""
+    if isinstance(expected, Mapping):
+        return isinstance(body, Mapping) and all(k in body and body_matches(body[k], v) for k, v in expected.items())
+    return bool(body == expected)
 
 
 class Journal:
-    """An append-only, thread-safe list of :class:`Call`, with query helpers.
-
-    With a ``limit``, only the most recent calls are kept (a long-running server stays small);
-    ``seq`` keeps counting, so gaps show what was dropped.
-    """
+    """A thread-safe list of :class:`Call`, with query helpers and assertions."""
 
     def __init__(self, limit: int | None = None) -> None:
         self._calls: deque[Call] = deque(maxlen=limit)
         self._next = 0
         self._lock = threading.Lock()
+
+    @property
+    def limit(self) -> int | None:
+        """How many calls are kept (None: all)."""
+        return self._calls.maxlen
 
     def record(self, **fields: Any) -> Call:
         """Append a call (fields as in :class:`Call`, without ``seq``) and return it."""
@@ -84,11 +115,25 @@ class Journal:
         """The most recent call (IndexError if none)."""
         return self._calls[-1]
 
+    def since(self, seq: int) -> list[Call]:
+        """Calls with ``seq`` greater than ``seq`` (for following the journal)."""
+        with self._lock:
+            return [call for call in self._calls if call.seq > seq]
+
+    # ------------------------------------------------------------------ queries
+
     def filter(
-        self, route: str | None = None, *, method: str | None = None,
-        project_id: str | None = None, token: str | None = None, status: int | None = None,
+        self, route: str | None = None, *, method: str | None = None, project_id: str | None = None,
+        token: str | None = None, status: int | None = None, body: Any = None, fault: str | None = None,
+        owner: str | None = None,
     ) -> list[Call]:  # fmt: skip
-        """Calls matching every given criterion; ``route`` may end in ``*`` (``"storage.*"``)."""
+        """Calls matching every given criterion.
+
+        ``route`` is a name (``RouteName.PROJECTS_GET``) or a prefix ending in ``*``
+        (``"storage.*"``); ``body`` matches calls whose JSON body contains it (nested mappings
+        match by their keys: ``body={"style": {"voice_name": "Elon Musk"}}``).
+        """
+        route = None if route is None else str(route)
         prefix = route[:-1] if route is not None and route.endswith("*") else None
         return [
             call
@@ -97,7 +142,10 @@ class Journal:
             and (method is None or call.method == method.upper())
             and (project_id is None or call.project_id == project_id)
             and (token is None or call.token == token)
+            and (owner is None or call.owner == owner)
             and (status is None or call.status == status)
+            and (fault is None or call.fault == fault)
+            and (body is None or body_matches(call.body, body))
         ]
 
     def polls(self, project_id: str) -> int:
@@ -124,10 +172,33 @@ class Journal:
                 return about[index + 1 :]
         return []
 
+    # ------------------------------------------------------------------ assertions
+
+    def assert_called(self, route: str | None = None, *, times: int | None = None, **criteria: Any) -> list[Call]:
+        """Fail unless calls match (exactly ``times`` of them, if given); returns the matching calls.
+
+        The message says what was expected and lists the calls that were seen.
+        """
+        found = self.filter(route, **criteria)
+        if (times is None and not found) or (times is not None and len(found) != times):
+            wanted = "at least one" if times is None else str(times)
+            raise AssertionError(
+                f"expected {wanted} call(s) {_describe(route, criteria)}, found {len(found)}.\n{self._seen()}"
+            )
+        return found
+
+    def assert_not_called(self, route: str | None = None, **criteria: Any) -> None:
+        """Fail if any call matches; the message lists the ones that did."""
+        found = self.filter(route, **criteria)
+        if found:
+            listed = "\n".join(f"  {call}" for call in found)
+            raise AssertionError(f"expected no call {_describe(route, criteria)}, found {len(found)}:\n{listed}")
+
     def assert_no_calls_after_delete(self, project_id: str) -> None:
         """Fail if anything touched ``project_id`` after it was deleted (or if it never was)."""
         if not self.filter("projects.delete", project_id=project_id, status=204):
-            raise AssertionError(f"project {project_id} was never deleted; calls: {self._list(project_id)}")
+            mentioned = "; ".join(str(c) for c in self.calls if c.project_id == project_id) or "none"
+            raise AssertionError(f"project {project_id} was never deleted; calls about it: {mentioned}")
         late = self.calls_after_delete(project_id)
         if late:
             raise AssertionError(
@@ -135,5 +206,16 @@ class Journal:
                 + "; ".join(str(call) for call in late)
             )
 
-    def _list(self, project_id: str) -> str:
-        return "; ".join(str(c) for c in self.calls if c.project_id == project_id) or "none"
+    def _seen(self, most: int = 20) -> str:
+        calls = self.calls
+        if not calls:
+            return "No calls were seen."
+        shown = "\n".join(f"  {call}" for call in calls[-most:])
+        more = f" (the last {most})" if len(calls) > most else ""
+        return f"Calls seen{more}:\n{shown}"
+
+
+def _describe(route: str | None, criteria: Mapping[str, Any]) -> str:
+    parts = [f"to {route}" if route is not None else "to any route"]
+    parts += [f"with {name}={value!r}" for name, value in criteria.items() if value is not None]
+    return " ".join(parts)

@@ -21,7 +21,7 @@ import os
 import zlib
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -31,16 +31,19 @@ if TYPE_CHECKING:
     import magic_hour
 
     from mh_mock.client import AsyncClient, Client
-    from mh_mock.control import Control, RemoteControl
-    from mh_mock.live import LiveServer
-    from mh_mock.mock import MhMock
+    from mh_mock.control.remote import Control, RemoteControl
+    from mh_mock.inprocess import MhMock
+    from mh_mock.standalone.threaded import LiveServer
 
     from .factory import Factory
     from .timecontrol import TimeControl
 
-__all__ = ["MarkerOptions"]
+__all__ = ["FIXTURE_DEFAULTS", "MarkerOptions"]
 
 IN_PROCESS_TOKEN = "mhk_test_token"
+
+FIXTURE_DEFAULTS: dict[str, Any] = {"frozen_clock": True, "progression": "poll"}
+"""What every fixture's fake starts with, in-process and on a live server alike (markers override)."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -58,7 +61,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "mh_mock(**options): configure the mh-mock fake for a test, class or module. Options: any "
         "mh_mock.Config field (starting_balance, seed, timings, progression, strict_auth, "
-        "default_outcome, ...), sdk_poll_interval, share_ssl_context.",
+        "default_outcome, ...), sdk_poll_interval, share_ssl_context, passthrough_hosts.",
     )
 
 
@@ -92,40 +95,61 @@ def mh_mock(
 ) -> Iterator[MhMock | RemoteControl]:
     """An isolated in-process fake for this test (respx intercepts every httpx client).
 
-    With ``--mh-mock-url URL`` it is the control API of that running server instead, reset with
-    the marker's options (under pytest-xdist it is shared, so tests are isolated by ``mh_token``).
+    With ``--mh-mock-url URL`` it is the control API of that running server instead, with the
+    same defaults (frozen clock, poll progression) and the marker's options: reset for the test,
+    or under pytest-xdist (one server, several workers) scoped to the test's token, which gets
+    its own clock, rules, faults and webhooks, all removed when the test ends.
     """
     url = request.config.getoption("mh_mock_url")
     with _active(mh_mock_options, monkeypatch, ssl=bool(url)):
         if url:
-            from mh_mock.control import RemoteControl
-
-            remote = RemoteControl(url, admin_token=request.config.getoption("mh_mock_admin_token"))
-            try:
-                if _xdist_workers() > 1:
-                    if mh_mock_options.config:
-                        pytest.fail(
-                            "@pytest.mark.mh_mock options reset the shared --mh-mock-url server, which "
-                            "is unsafe with several xdist workers: run without -n, or drop the options",
-                            pytrace=False,
-                        )
-                else:
-                    remote.reset(**mh_mock_options.config)
-                yield remote
-            finally:
-                remote.close()
+            yield from _remote(request, url, mh_mock_options)
         else:
-            from mh_mock.mock import MhMock
+            from mh_mock.inprocess import MhMock
 
-            with MhMock(share_ssl_context=mh_mock_options.share_ssl_context, **mh_mock_options.config) as fake:
+            with MhMock(
+                share_ssl_context=mh_mock_options.share_ssl_context,
+                passthrough_hosts=mh_mock_options.passthrough_hosts,
+                **mh_mock_options.config,
+            ) as fake:
                 yield fake
+
+
+def _remote(request: pytest.FixtureRequest, url: str, options: MarkerOptions) -> Iterator[RemoteControl]:
+    from mh_mock.control.remote import RemoteControl
+    from mh_mock.engine.controls import TENANT_OPTIONS
+
+    remote = RemoteControl(url, admin_token=request.config.getoption("mh_mock_admin_token"))
+    settings = {**FIXTURE_DEFAULTS, **options.config}
+    try:
+        if _xdist_workers() <= 1:
+            remote.reset(**settings)
+            yield remote
+            return
+        shared = sorted(set(options.config) - set(TENANT_OPTIONS))
+        if shared:
+            pytest.fail(
+                f"@pytest.mark.mh_mock({', '.join(shared)}=...) would change the --mh-mock-url server that "
+                f"every xdist worker shares; on a shared server a test may set only {', '.join(TENANT_OPTIONS)} "
+                "(run without -n to use the others)",
+                pytrace=False,
+            )
+        token = request.getfixturevalue("mh_token")
+        scoped = remote.scoped(token)
+        scoped.reset_tenant(token, **settings)
+        try:
+            yield scoped
+        finally:
+            scoped.remove_tenant(token)
+    finally:
+        remote.close()
 
 
 @pytest.fixture(scope="session")
 def _mh_mock_live_server() -> Iterator[LiveServer]:
-    from mh_mock.live import LiveServer
+    from mh_mock.standalone.threaded import LiveServer
 
-    with LiveServer(progression="poll", frozen_clock=True) as server:
+    with LiveServer(**FIXTURE_DEFAULTS) as server:
         yield server
 
 

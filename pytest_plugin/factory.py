@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from faker import Faker
 
-    from mh_mock.control import Control
+    from mh_mock.control.remote import Control
 
 __all__ = ["STATES", "Factory"]
 

@@ -18,6 +18,8 @@ class MarkerOptions:
     """Value of ``MAGIC_HOUR_POLL_INTERVAL`` while the fake is active; None leaves it alone."""
     share_ssl_context: bool = True
     """Let default httpx clients share one SSL context while the fake is active."""
+    passthrough_hosts: tuple[str, ...] = ()
+    """In-process: hosts whose requests reach the network instead of being refused (a live webhook receiver)."""
 
 
 PLUGIN_OPTIONS = tuple(f.name for f in fields(MarkerOptions) if f.name != "config")

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
+import magic_hour
 import pytest
 
 from mh_mock.audio import render_wav
-from mh_mock.control import Control
-from mh_mock.live import LiveServer
+from mh_mock.client import Client
+from mh_mock.control.remote import Control
+from mh_mock.standalone.threaded import LiveServer
 
 from .contract_check import assert_journal_valid
 
 TOKEN = "mhk_live_test"
+VOICE = {"prompt": "Hello there", "voice_name": "Elon Musk"}
 
 
 @pytest.fixture
@@ -59,3 +63,22 @@ def http(base_url: str) -> Iterator[httpx.Client]:
     """A raw httpx client on the fake's API, authenticated as :data:`TOKEN`."""
     with httpx.Client(base_url=base_url, headers={"authorization": f"Bearer {TOKEN}"}) as client:
         yield client
+
+
+@pytest.fixture
+def sdk(fake: Control) -> Iterator[magic_hour.Client]:
+    """The official SDK on ``fake``, as :data:`TOKEN`."""
+    with httpx.Client(timeout=5) as http:
+        yield magic_hour.Client(token=TOKEN, base_url=fake.api_url, httpx_client=http)
+
+
+@pytest.fixture
+def client(fake: Control) -> Iterator[Client]:
+    """The reference client on ``fake``, as :data:`TOKEN`."""
+    with Client(TOKEN, base_url=fake.api_url, timeout=5) as client:
+        yield client
+
+
+def run_sdk_voice(sdk: magic_hour.Client) -> Any:
+    """A voice job through the SDK's generate(), waited for, not downloaded."""
+    return sdk.v1.ai_voice_generator.generate(style=VOICE, wait_for_completion=True, download_outputs=False)

@@ -23,7 +23,7 @@ import pytest
 
 from mh_mock.audio import render_wav
 from mh_mock.contract import openapi_document, to_json_schema
-from mh_mock.control import Control, ControlError
+from mh_mock.control.remote import Control, ControlError
 
 from .conftest import TOKEN
 
@@ -103,7 +103,7 @@ def _state(fake: Control) -> tuple[Any, ...]:
     """Everything a rejected request must leave alone: projects and every account's ledger."""
     return (
         [(p["id"], p["status"], p["enabled"]) for p in fake.projects()],
-        sorted((a["token"], a["credits"], a["charged"], a["refunded"]) for a in fake.accounts()),
+        sorted((a["id"], a["credits"], a["charged"], a["refunded"]) for a in fake.accounts()),
     )
 
 
@@ -242,9 +242,9 @@ def test_an_upload_over_max_upload_bytes_is_413_and_stores_nothing(fake: Control
     with httpx.Client() as storage:
         body = _error(storage.put(item["upload_url"], content=b"RIFF" + b"\0" * 997), 413)
         assert body["code"] == "payload_too_large"
-        assert fake.engine.upload_data(item["file_path"]) is None  # type: ignore[attr-defined]
+        assert fake.engine.controls.upload_data(item["file_path"]) is None  # type: ignore[attr-defined]
         assert storage.put(item["upload_url"], content=b"RIFF" + b"\0" * 996).status_code == 200
-    assert fake.engine.upload_data(item["file_path"]) == b"RIFF" + b"\0" * 996  # type: ignore[attr-defined]
+    assert fake.engine.controls.upload_data(item["file_path"]) == b"RIFF" + b"\0" * 996  # type: ignore[attr-defined]
 
 
 DEEP = [
@@ -530,7 +530,7 @@ def test_odd_upload_paths_are_4xx_json_and_store_nothing(fake: Control, http: ht
     for target in _odd_paths(asset, name, query):
         _refused(fake, "PUT", target, render_wav("x", 0.1))
         _refused(fake, "GET", target)
-    assert fake.engine.upload_data(item["file_path"]) is None  # type: ignore[attr-defined]
+    assert fake.engine.controls.upload_data(item["file_path"]) is None  # type: ignore[attr-defined]
     clone = http.post(CLONER, json={"assets": {"audio_file_path": item["file_path"]}, "style": {"prompt": "hi"}})
     fake.finish(clone.json()["id"])
     assert fake.project(clone.json()["id"])["error"]["code"] == "invalid_parameters"
@@ -542,7 +542,7 @@ def test_an_extra_leading_or_trailing_slash_is_not_the_upload_path(fake: Control
     query = urlsplit(item["upload_url"]).query
     for target in (f"//api-assets/{asset}/{name}?{query}", f"/api-assets/{asset}/{name}/?{query}"):
         _refused(fake, "PUT", target, render_wav("x", 0.1))
-    assert fake.engine.upload_data(item["file_path"]) is None  # type: ignore[attr-defined]
+    assert fake.engine.controls.upload_data(item["file_path"]) is None  # type: ignore[attr-defined]
 
 
 def test_odd_download_paths_are_4xx_json(fake: Control, http: httpx.Client) -> None:

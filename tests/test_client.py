@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from mh_mock.client import AsyncClient, Client, MagicHourError
-from mh_mock.control import Control
+from mh_mock.control.remote import Control
 
 from .conftest import TOKEN
 

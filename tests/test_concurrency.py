@@ -33,9 +33,10 @@ import httpx
 
 from mh_mock.audio import render_wav
 from mh_mock.config import Config
-from mh_mock.control import Control
+from mh_mock.control.remote import Control
 from mh_mock.engine import Engine
 from mh_mock.errors import InsufficientCredits
+from mh_mock.journal import Call
 
 THREADS = 8
 OPS_PER_THREAD = 50
@@ -185,24 +186,18 @@ def _check_final_state(fake: Control, workers: list[Worker], starting: int) -> N
     assert len(ids) == len(set(ids)) == len(projects) == sum(len(w.created) for w in workers)
     assert set(ids) == set(projects) == {pid for w in workers for _, pid in w.created}
     assert all(CUID.match(pid) for pid in ids)
-    for call in creates:
-        project = projects[call.response["id"]]
-        assert project["owner"] == call.token
-        assert call.response["credits_charged"] >= 0
-    # the exact ledger of every account
-    accounts = {a["token"]: a for a in fake.accounts()}
-    for token in TOKENS:
-        charged = sum(c.response["credits_charged"] for c in creates if c.token == token)
-        mine = [projects[c.response["id"]] for c in creates if c.token == token]
-        for project, call in zip(mine, [c for c in creates if c.token == token], strict=True):
+    for token in TOKENS:  # the exact ledger of every account
+        account = fake.account(token)
+        own = [c for c in _calls_of(fake, token) if c.route in CREATE_ROUTES and c.status == 200]
+        assert all(projects[c.response["id"]]["account_id"] == account["id"] for c in own)
+        charged = sum(c.response["credits_charged"] for c in own)
+        mine = [projects[c.response["id"]] for c in own]
+        for project, call in zip(mine, own, strict=True):
             refunded = project["status"] in ("error", "canceled")
             assert project["credits_charged"] == (0 if refunded else call.response["credits_charged"]), project
         refunds = sum(
-            c.response["credits_charged"]
-            for c in creates
-            if c.token == token and projects[c.response["id"]]["status"] in ("error", "canceled")
+            c.response["credits_charged"] for c in own if projects[c.response["id"]]["status"] in ("error", "canceled")
         )
-        account = accounts[token]
         assert (account["charged"], account["refunded"]) == (charged, refunds), token
         assert account["credits"] == starting - charged + refunds, token
     statuses: Counter[int] = Counter()
@@ -210,6 +205,11 @@ def _check_final_state(fake: Control, workers: list[Worker], starting: int) -> N
         for (_, status), count in worker.seen.items():
             statuses[status] += count
     assert statuses[200] > 100 and statuses.total() >= THREADS * OPS_PER_THREAD * 0.9, statuses
+
+
+def _calls_of(fake: Control, token: str) -> list[Call]:
+    """The calls ``token`` made (over HTTP the admin API shows a token whole only to who names it)."""
+    return fake.scoped(token).journal.filter(token=token)
 
 
 def test_concurrent_clients_lose_nothing_keep_exact_ledgers_and_match_a_sequential_replay(fake: Control) -> None:
@@ -234,15 +234,16 @@ def _assert_a_sequential_replay_matches(fake: Control) -> None:
     def create(route: str, token: str, body: dict[str, Any], outcome: str) -> Any:
         style = body["style"]
         if route == "voice_generator.create":
-            return replay.create_voice(
+            return replay.api.create_voice(
                 token, prompt=style["prompt"], voice_name=style["voice_name"], name=body.get("name"), outcome=outcome
             )
         if route == "voice_cloner.create":
             path = body["assets"]["audio_file_path"]
-            return replay.clone_voice(token, audio_file_path=path, prompt=style["prompt"], outcome=outcome)
-        return replay.create_music(token, duration=body["duration"], prompt=style["prompt"], outcome=outcome)
+            return replay.api.clone_voice(token, audio_file_path=path, prompt=style["prompt"], outcome=outcome)
+        return replay.api.create_music(token, duration=body["duration"], prompt=style["prompt"], outcome=outcome)
 
-    for call in fake.journal.calls:
+    creates = sorted((c for t in TOKENS for c in _calls_of(fake, t)), key=lambda c: c.seq)
+    for call in creates:
         if call.route in CREATE_ROUTES and call.status == 200 and call.token is not None:
             observed = projects[call.response["id"]]
             try:
@@ -250,15 +251,14 @@ def _assert_a_sequential_replay_matches(fake: Control) -> None:
             except InsufficientCredits:  # pragma: no cover - the balances are far from empty
                 raise AssertionError(f"the replay ran out of credits at journal call {call.seq}") from None
             assert made.charge == call.response["credits_charged"]
-            replay.finish(made.id)
+            replay.controls.finish(made.id)
             assert made.status == observed["status"]
-    live_accounts = {a["token"]: a for a in fake.accounts()}
     for token in TOKENS:
-        live = [p for p in projects.values() if p["owner"] == token]
-        replayed = replay.projects(token)
+        live = fake.projects(token)
+        replayed = replay.controls.projects(token)
         assert len(replayed) == len(live), token
         assert Counter(p.status for p in replayed) == Counter(p["status"] for p in live), token
-        assert replay.account(token).credits == live_accounts[token]["credits"], token
+        assert replay.controls.account(token).credits == fake.balance(token), token
         assert sum(p.credits_charged for p in replayed) == sum(p["credits_charged"] for p in live), token
 
 
@@ -302,5 +302,5 @@ def test_upload_urls_issued_concurrently_are_distinct_and_each_put_lands_in_its_
     paths = [path for path, _ in stored]
     assert len(paths) == len(set(paths)) == THREADS * 5 * 3
     engine: Engine = fake.engine  # type: ignore[attr-defined]
-    assert all(engine.upload_data(path) == data for path, data in stored)
+    assert all(engine.controls.upload_data(path) == data for path, data in stored)
     assert all(urlsplit(path).path.startswith("api-assets/") for path in paths)

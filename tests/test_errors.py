@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mh_mock.control import Control
+from mh_mock.control.remote import Control
 
 from .conftest import TOKEN
 
@@ -125,18 +125,18 @@ def test_unknown_and_other_tenants_projects_are_404(fake: Control, base_url: str
 def test_unknown_path_is_404_listing_what_the_fake_serves(base_url: str, http: httpx.Client) -> None:
     response = http.post("/v1/ai-image-generator", json={})
     assert response.status_code == 404
-    assert _error(response) == {
-        "code": "not_found",
-        "message": f"No mh-mock route matches POST {base_url}/v1/ai-image-generator. This host serves: "
-        "POST /v1/ai-voice-generator, POST /v1/ai-voice-cloner, POST /v1/ai-music-generator, "
-        "GET /v1/audio-projects/{id}, DELETE /v1/audio-projects/{id}, POST /v1/files/upload-urls, "
-        "GET /v1/account"
-        + (
-            ""
-            if base_url == "https://api.magichour.ai"
-            else ", PUT /api-assets/{asset}/{name}, GET /outputs/{id}/{name}"
-        ),
-    }
+    error = _error(response)
+    assert error["code"] == "not_found"
+    intro = f"No mh-mock route matches POST {base_url}/v1/ai-image-generator. This host serves: "
+    assert error["message"].startswith(
+        intro + "POST /v1/ai-voice-generator, POST /v1/ai-voice-cloner, POST /v1/ai-music-generator, "
+        "GET /v1/audio-projects/{id}, DELETE /v1/audio-projects/{id}, POST /v1/files/upload-urls, GET /v1/account, "
+    )
+    served = error["message"][len(intro) :].split(", ")
+    assert "POST /mh-mock-api/reset" in served and "GET /mh-mock-api/journal" in served  # admin routes are served
+    standalone = base_url != "https://api.magichour.ai"
+    assert ("GET /openapi.json" in served) is standalone  # in-process no document is served
+    assert ("GET /outputs/{id}/{name}" in served) is standalone  # in-process storage is another host
 
 
 def test_wrong_method_is_405_with_allow(http: httpx.Client) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import wave
 from pathlib import Path
 
@@ -12,10 +11,7 @@ import pytest
 from mh_mock.fixtures.generate import render_all
 
 from mh_mock import fixtures
-from mh_mock.errors import ConfigError
-from mh_mock.live import LiveServer
-from mh_mock.mock import MhMock
-from mh_mock.seeds import bundled_seeds, load_seed
+from mh_mock.standalone.threaded import LiveServer
 
 from .contract_check import assert_valid_response
 
@@ -72,35 +68,6 @@ def test_audio_files_open_with_the_wave_module_and_the_decoy_does_not() -> None:
         pass
     with pytest.raises(FileNotFoundError, match=r"there are: music-15s\.wav"):
         fixtures.audio_path("nope.wav")
-
-
-@pytest.mark.parametrize("name", sorted(bundled_seeds()))
-def test_bundled_seeds_validate_and_load(name: str) -> None:
-    seed = load_seed(name)
-    with MhMock(preload=name) as fake:
-        ids = {p["id"] for p in fake.projects()}
-        assert ids == {p["id"] for p in seed.get("projects", [])}
-        for project in fake.projects():
-            body = {k: v for k, v in project.items() if k not in ("owner", "history")}
-            assert_valid_response("audioProjects.getDetails", 200, body)
-
-
-def test_the_every_status_seed_has_each_state() -> None:
-    with MhMock(preload="every-status") as fake:
-        states = {p["id"]: (p["status"], p["enabled"]) for p in fake.projects()}
-    assert states["cuid-deleted"] == ("complete", False)
-    assert {s for s, _ in states.values()} == {"queued", "rendering", "complete", "error", "canceled"}
-
-
-def test_a_bad_seed_names_the_entry(tmp_path: Path) -> None:
-    path = tmp_path / "seed.json"
-    path.write_text(json.dumps({"projects": [{"id": "x", "token": "t", "endpoint": "video", "status": "complete"}]}))
-    with pytest.raises(ConfigError, match=r"projects/0/endpoint: 'video' is not one of"):
-        load_seed(path)
-    with pytest.raises(
-        ConfigError, match="no seed file 'missing': give a path to a JSON file or one of: every-status, examples"
-    ):
-        load_seed("missing")
 
 
 def test_code_written_for_the_vendor_mock_server_runs_against_the_examples_seed(

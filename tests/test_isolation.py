@@ -20,12 +20,11 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from mh_mock.admin import ADMIN_ROUTES
 from mh_mock.audio import render_wav
-from mh_mock.control import Control
-from mh_mock.live import LiveServer
-from mh_mock.mock import MhMock
-from mh_mock.routes import API_ROUTES, STORAGE_ROUTES
+from mh_mock.control.admin import admin_routes
+from mh_mock.control.remote import Control
+from mh_mock.routing.routes import API_ROUTES, STORAGE_ROUTES
+from mh_mock.standalone.threaded import LiveServer
 
 A, B = "mhk_live_alice", "mhk_live_bob"
 SECRET = "s3cret"
@@ -53,14 +52,14 @@ class World:
 
     def snapshot(self) -> Any:
         """A's side of the world, as the control API sees it (reads here count no poll)."""
-        accounts = {x["token"]: (x["credits"], x["charged"], x["refunded"]) for x in self.fake.accounts()}
+        account = self.fake.account(A)
         return (
             [
                 (p["id"], p["status"], p["enabled"], p["credits_charged"], len(p["history"]))
                 for p in self.fake.projects(A)
             ],
-            accounts[A],
-            self.fake.engine.upload_data(self.upload_path),  # type: ignore[attr-defined]
+            (account["credits"], account["charged"], account["refunded"]),
+            self.fake.engine.controls.upload_data(self.upload_path),  # type: ignore[attr-defined]
         )
 
 
@@ -140,7 +139,7 @@ def _create(route: str, body: Callable[[World], dict[str, Any]]) -> Callable[[Wo
     def probe(w: World) -> None:
         answer = w.b.post(route, json=body(w))
         assert answer.status_code == 200
-        assert w.fake.project(answer.json()["id"])["owner"] == B
+        assert w.fake.project(answer.json()["id"])["account_id"] == w.fake.account(B)["id"]
 
     return probe
 
@@ -209,8 +208,9 @@ def test_every_probe_in_a_row_leaves_a_untouched(world: World) -> None:
         if route != "account.get":  # it checks B's balance, which the creates change
             PROBES[route](world)
     assert world.snapshot() == before
-    assert {p["owner"] for p in world.fake.projects(B)} == {B}
-    assert all(world.fake.project(pid)["owner"] == A for pid in (world.queued, world.complete))
+    assert {p["owner"] for p in world.fake.projects(B)} == {B}  # a token named in the query is shown whole
+    a_id = world.fake.account(A)["id"]
+    assert all(world.fake.project(pid)["account_id"] == a_id for pid in (world.queued, world.complete))
 
 
 def test_a_deleted_project_stays_invisible_to_others_and_its_urls_die(world: World) -> None:
@@ -239,7 +239,7 @@ def _admin_probes() -> list[tuple[str, str, dict[str, Any] | None]]:
             route.path.replace("{id}", "some-id").replace("{token}", A),
             bodies.get(route.name),
         )
-        for route in ADMIN_ROUTES
+        for route in admin_routes()
     ]
 
 
@@ -265,13 +265,6 @@ def _locked(http: httpx.Client, control: Control) -> None:
     assert good.json()["progression"] == state["progression"]
     # the API itself needs no admin token
     assert http.get("/v1/account", headers={"authorization": f"Bearer {A}"}).status_code == 200
-
-
-def test_the_admin_api_needs_the_admin_token_in_process() -> None:
-    with MhMock(admin_token=SECRET) as fake:
-        fake.add_account(A, 50)
-        _assert_admin_is_locked(fake.api_url, fake)
-        assert fake.balance(A) == 50
 
 
 def test_the_admin_api_needs_the_admin_token_standalone() -> None:

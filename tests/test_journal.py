@@ -39,7 +39,9 @@ def test_filters_by_route_prefix_method_status_and_project() -> None:
 def test_assert_no_calls_after_delete_explains_itself() -> None:
     journal = Journal()
     _record(journal, "projects.get", project_id="p")
-    with pytest.raises(AssertionError, match=r"project p was never deleted; calls: GET https://x/projects.get -> 200"):
+    with pytest.raises(
+        AssertionError, match=r"project p was never deleted; calls about it: GET https://x/projects.get -> 200"
+    ):
         journal.assert_no_calls_after_delete("p")
     _record(journal, "projects.delete", 204, "p", "DELETE")
     journal.assert_no_calls_after_delete("p")

@@ -12,11 +12,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from mh_mock.admin import ADMIN_ROUTES
 from mh_mock.contract import openapi_document
-from mh_mock.live import LiveServer
-from mh_mock.mock import MhMock
-from mh_mock.routes import API_ROUTES, STORAGE_ROUTES
+from mh_mock.control.admin import admin_routes
+from mh_mock.inprocess import MhMock
+from mh_mock.routing.routes import API_ROUTES, STORAGE_ROUTES
+from mh_mock.standalone.threaded import LiveServer
 
 START = 1_767_225_600.0
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "contract"
@@ -34,7 +34,7 @@ def test_both_adapters_answer_every_route_the_same(live_server: LiveServer) -> N
             r.method,
             r.path.replace("{id}", "nope").replace("{asset}", "x").replace("{name}", "y.wav").replace("{token}", "t"),
         )
-        for r in (*API_ROUTES, *STORAGE_ROUTES, *ADMIN_ROUTES)
+        for r in (*API_ROUTES, *STORAGE_ROUTES, *admin_routes())
         if "reset" not in r.path
     ]
     headers = {"authorization": "Bearer parity"}
@@ -149,9 +149,19 @@ def test_mh_mock_serve_runs_a_working_server_on_loopback() -> None:
         _stop(process)
 
 
-def test_mh_mock_serve_warns_when_bound_beyond_loopback() -> None:
-    process, lines, _ = _serve("--host", "0.0.0.0")
+def test_mh_mock_serve_beyond_loopback_needs_the_public_url_and_warns() -> None:
+    refused = subprocess.run(
+        [sys.executable, "-m", "mh_mock", "serve", "--host", "0.0.0.0"], capture_output=True, text=True, timeout=60
+    )
+    assert refused.returncode == 2
+    assert "add --public-url" in refused.stderr  # else upload and download URLs would say http://0.0.0.0:8000
+    process, lines, port = _serve("--host", "0.0.0.0", "--public-url", "http://fake.test:9")
     try:
         assert "warning: listening on 0.0.0.0, reachable from other machines" in lines[0], lines
+        created = httpx.post(
+            f"http://127.0.0.1:{port}/v1/files/upload-urls", headers={"authorization": "Bearer cli"},
+            json={"items": [{"type": "audio", "extension": "wav"}]},
+        )  # fmt: skip
+        assert created.json()["items"][0]["upload_url"].startswith("http://fake.test:9/api-assets/")
     finally:
         _stop(process)

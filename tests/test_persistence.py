@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -15,9 +16,11 @@ import httpx
 import pytest
 
 from mh_mock.client import Client
+from mh_mock.config import Config
+from mh_mock.engine import Engine
+from mh_mock.engine.store import Store
 from mh_mock.errors import ConfigError
-from mh_mock.live import LiveServer
-from mh_mock.store import Store
+from mh_mock.standalone.threaded import LiveServer
 
 from .webhook_receiver import SECRET
 
@@ -128,11 +131,12 @@ def test_kill_9_mid_stream_loses_nothing_acknowledged(tmp_path: Path, wav_file: 
     try:
         with httpx.Client(base_url=url) as http:
             projects = {p["id"]: p for p in http.get("/mh-mock-api/projects").json()}
-            accounts = {a["token"]: a for a in http.get("/mh-mock-api/accounts").json()}
+            accounts = {a["id"]: a for a in http.get("/mh-mock-api/accounts").json()}
             for token, project_id, charge in acknowledged:
-                assert projects[project_id]["owner"] == token and projects[project_id]["credits_charged"] == charge
-            for token, account in accounts.items():  # the ledger balances, acknowledged or not
-                charged = sum(p["credits_charged"] for p in projects.values() if p["owner"] == token)
+                owner = http.get(f"/mh-mock-api/accounts/{token}").json()["id"]
+                assert projects[project_id]["account_id"] == owner and projects[project_id]["credits_charged"] == charge
+            for account_id, account in accounts.items():  # the ledger balances, acknowledged or not
+                charged = sum(p["credits_charged"] for p in projects.values() if p["account_id"] == account_id)
                 assert account["credits"] == 10_000 - charged == 10_000 - account["charged"] + account["refunded"]
             for token, file_path in uploads:
                 with Client(token, base_url=url) as client:
@@ -144,3 +148,51 @@ def test_kill_9_mid_stream_loses_nothing_acknowledged(tmp_path: Path, wav_file: 
         process.terminate()
         process.wait(timeout=10)
         process.stderr.close()  # type: ignore[union-attr]
+
+
+def test_deliveries_and_removed_endpoints_survive_a_restart(tmp_path: Path) -> None:
+    engine = Engine(Config(), store=Store(tmp_path / "s.db"))
+    kept = engine.controls.add_webhook("http://127.0.0.1:9/kept", "s")
+    gone = engine.controls.add_webhook("http://127.0.0.1:9/gone", "s")
+    project = engine.api.create_voice("t", prompt="a", voice_name="Elon Musk")
+    engine.controls.finish(project.id)  # started + completed for each endpoint, not yet attempted
+    engine.controls.remove_webhook(gone.id)
+    engine.close()
+    again = Engine(Config(), store=Store(tmp_path / "s.db"))
+    try:
+        states = sorted((d.endpoint_id, d.event.value, d.state) for d in again.state.hub.deliveries())
+        assert states == sorted(
+            [
+                (gone.id, "audio.completed", "failed"),
+                (gone.id, "audio.started", "failed"),
+                (kept.id, "audio.completed", "pending"),
+                (kept.id, "audio.started", "pending"),
+            ]
+        )
+        due = again.take_due_webhooks()
+        assert [(a.endpoint.id, json.loads(a.body)["type"]) for a in due] == [(kept.id, "audio.started")]  # in order
+    finally:
+        again.close()
+
+
+def test_a_seed_files_config_survives_a_restart_and_explicit_options_win(tmp_path: Path) -> None:
+    state = tmp_path / "s.db"
+    with LiveServer(state=state, preload="examples", frozen_clock=True) as server:
+        server.reset(strict_auth=False)
+        server.reset(strict_auth=False)  # the same reset twice is still saved
+        assert server.add_account("before")["tier"] == "pro"
+    with LiveServer(state=state, preload="examples", frozen_clock=True) as server:
+        after = server.add_account("after")
+        assert (after["tier"], after["credits"]) == ("pro", 12_500)
+    with LiveServer(preload="examples", starting_balance=5) as server:
+        assert server.add_account("explicit")["credits"] == 5
+
+
+def test_a_repeated_reset_with_options_is_what_a_restart_resumes(tmp_path: Path) -> None:
+    state = tmp_path / "s.db"
+    options = {"state": state, "frozen_clock": True, "seed": 1, "start_time": 1_767_225_600.0}
+    with LiveServer(**options) as server:  # type: ignore[arg-type]
+        server.reset(strict_auth=True)
+        server.reset(strict_auth=True)
+    with LiveServer(**options) as server:  # type: ignore[arg-type]
+        assert httpx.get(f"{server.url}/v1/account", headers={"authorization": "Bearer stranger"}).status_code == 401

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from mh_mock.live import LiveServer
+from mh_mock.standalone.threaded import LiveServer
 
 pytest_plugins = ["pytester"]
 
@@ -85,10 +85,11 @@ def test_journal_helpers(mh_mock, mh_client, tmp_path):
 def test_unmatched_request_says_what_was_sent(mh_mock):
     answer = httpx.get("https://api.magichour.ai/v1/video-projects/x", headers={"authorization": "Bearer t"})
     assert answer.status_code == 404
-    assert answer.json()["message"] == (
+    assert answer.json()["message"].startswith(
         "No mh-mock route matches GET https://api.magichour.ai/v1/video-projects/x. This host serves: "
         "POST /v1/ai-voice-generator, POST /v1/ai-voice-cloner, POST /v1/ai-music-generator, "
-        "GET /v1/audio-projects/{id}, DELETE /v1/audio-projects/{id}, POST /v1/files/upload-urls, GET /v1/account"
+        "GET /v1/audio-projects/{id}, DELETE /v1/audio-projects/{id}, POST /v1/files/upload-urls, GET /v1/account, "
+        "POST /mh-mock-api/reset"
     )
     assert mh_mock.journal.unmatched()[0].url == "https://api.magichour.ai/v1/video-projects/x"
 
@@ -186,3 +187,16 @@ def test_importing_the_plugin_is_cheap() -> None:
     loaded = set(json.loads(result.stdout))
     heavy = {"httpx", "respx", "starlette", "uvicorn", "jsonschema", "faker", "magic_hour"}
     assert not heavy & loaded, heavy & loaded
+
+
+def test_the_factory_makes_what_it_is_asked_even_with_a_rule_pending(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makepyfile(
+        """
+def test_it(mh_mock, mh_factory):
+    mh_mock.fail_next(1, "invalid_voice")
+    assert mh_factory.project("complete")["status"] == "complete"
+    assert mh_mock.scenarios()["rules"][0]["times"] == 1
+"""
+    )
+    pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=1)

@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
 from mh_mock.contract import openapi_document
-from mh_mock.live import LiveServer
+from mh_mock.standalone.threaded import LiveServer
 
 from .contract_check import EXTRA_STATUSES, assert_valid_response
 

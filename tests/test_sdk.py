@@ -11,7 +11,7 @@ import magic_hour
 import pytest
 from make_api_request import ApiError
 
-from mh_mock.control import Control
+from mh_mock.control.remote import Control
 
 from .conftest import TOKEN
 

@@ -142,7 +142,7 @@ class EngineMachine(RuleBasedStateMachine):
         self.model: dict[str, ModelProject] = {}
         self.model_uploads: dict[str, ModelUpload] = {}
         for token in TOKENS:  # every account exists from the start, so foreign reads create none
-            self.engine.account(token)
+            self.engine.api.account_body(token)
 
     # ------------------------------------------------------------------ the model's clock
 
@@ -179,8 +179,8 @@ class EngineMachine(RuleBasedStateMachine):
 
     def _ledger_snapshot(self) -> tuple[Any, ...]:
         return (
-            len(self.engine.projects()),
-            tuple((a.token, a.credits, a.charged, a.refunded) for a in self.engine.accounts()),
+            len(self.engine.controls.projects()),
+            tuple((a.token, a.credits, a.charged, a.refunded) for a in self.engine.controls.accounts()),
         )
 
     def _charged(self, token: str) -> int:
@@ -225,7 +225,7 @@ class EngineMachine(RuleBasedStateMachine):
         if kind == "voice":
             return self._created(
                 token,
-                lambda: self.engine.create_voice(token, prompt=prompt, voice_name="Elon Musk", outcome=outcome),
+                lambda: self.engine.api.create_voice(token, prompt=prompt, voice_name="Elon Musk", outcome=outcome),
                 -(-len(prompt) // 10),
                 _outcome(outcome, "text_too_long" if len(prompt) > 1000 else None),
                 Endpoint.VOICE_GENERATOR,
@@ -233,7 +233,7 @@ class EngineMachine(RuleBasedStateMachine):
         if kind == "music":
             return self._created(
                 token,
-                lambda: self.engine.create_music(token, duration=duration, prompt=prompt, outcome=outcome),
+                lambda: self.engine.api.create_music(token, duration=duration, prompt=prompt, outcome=outcome),
                 duration,
                 _outcome(outcome, None),
                 Endpoint.MUSIC_GENERATOR,
@@ -253,7 +253,7 @@ class EngineMachine(RuleBasedStateMachine):
         event(f"clone derived={derived}")
         return self._created(
             token,
-            lambda: self.engine.clone_voice(token, audio_file_path=path, prompt=prompt, outcome=outcome),
+            lambda: self.engine.api.clone_voice(token, audio_file_path=path, prompt=prompt, outcome=outcome),
             -(-len(prompt) // 10),
             _outcome(outcome, derived),
             Endpoint.VOICE_CLONER,
@@ -263,14 +263,16 @@ class EngineMachine(RuleBasedStateMachine):
 
     @rule(seconds=ADVANCES)
     def advance(self, seconds: float) -> None:
-        self.now = self.engine.advance(seconds)
+        self.now = self.engine.controls.advance(seconds)
         assert self.now == self.engine.now()
         self.settle()
 
     @rule(mode=st.sampled_from(["poll", "clock"]))
     def switch_progression(self, mode: str) -> None:
         self.settle()
-        self.engine.set_progression(mode)
+        self.engine.controls.set_progression(mode)
+        if mode == self.mode:
+            return  # no switch: timers go on
         self.mode = mode
         for project in self.model.values():
             if not project.terminal:
@@ -289,7 +291,7 @@ class EngineMachine(RuleBasedStateMachine):
     def poll_once(self, project_id: str) -> None:
         self.settle()
         project = self.model[project_id]
-        body = self.engine.get_project(project.owner, project_id)
+        body = self.engine.api.get_project(project.owner, project_id)
         assert body["id"] == project_id
         assert body["status"] == project.status
         assert body["type"] == project.endpoint.project_type
@@ -326,7 +328,7 @@ class EngineMachine(RuleBasedStateMachine):
         if not model.urls:
             event("download -> forged")
             with pytest.raises(StorageError) as refused:
-                self.engine.download(project_id, "output.wav", str(int(self.now * 1000) + 60_000), "0" * 32)
+                self.engine.api.download(project_id, "output.wav", str(int(self.now * 1000) + 60_000), "0" * 32)
             assert refused.value.status == 404
             with_urls = [p for p in self.model.values() if p.urls]  # the initial finished job has one
             model = with_urls[pick % len(with_urls)]
@@ -334,7 +336,7 @@ class EngineMachine(RuleBasedStateMachine):
         project_id, name, expires, signature = _parts(urls[-1 - pick % len(urls)][0])
         if swap_to is not None and swap_to != project_id:
             with pytest.raises(StorageError) as refused:
-                self.engine.download(swap_to, name, expires, signature)
+                self.engine.api.download(swap_to, name, expires, signature)
             assert refused.value.status == 404
             return
         project = self.model[project_id]
@@ -347,11 +349,11 @@ class EngineMachine(RuleBasedStateMachine):
             expected = None
         event(f"download -> {expected or 200}")
         if expected is None:
-            data = self.engine.download(project_id, name, expires, signature)
+            data = self.engine.api.download(project_id, name, expires, signature)
             assert data[:4] == b"RIFF" and data[8:12] == b"WAVE"
         else:
             with pytest.raises(StorageError) as refused:
-                self.engine.download(project_id, name, expires, signature)
+                self.engine.api.download(project_id, name, expires, signature)
             assert refused.value.status == expected
 
     # ------------------------------------------------------------------ ending jobs
@@ -362,14 +364,14 @@ class EngineMachine(RuleBasedStateMachine):
         self.settle()
         project = self.model[project_id]
         if action == "finish":
-            self.engine.finish(project_id)
+            self.engine.controls.finish(project_id)
             while not project.terminal:
                 project.step(self.now)
         elif project.terminal:
             with pytest.raises(ConfigError):
-                getattr(self.engine, action)(project_id)
+                getattr(self.engine.controls, action)(project_id)
         else:
-            getattr(self.engine, action)(project_id)
+            getattr(self.engine.controls, action)(project_id)
             if action == "cancel":
                 project.enter("canceled", self.now)
             else:
@@ -382,10 +384,10 @@ class EngineMachine(RuleBasedStateMachine):
         if not by_owner and other != project.owner:
             before = self._ledger_snapshot()
             with pytest.raises(NotFound):
-                self.engine.delete_project(other, project_id)
+                self.engine.api.delete_project(other, project_id)
             assert self._ledger_snapshot() == before
             return
-        self.engine.delete_project(project.owner, project_id)
+        self.engine.api.delete_project(project.owner, project_id)
         if not project.terminal:
             project.enter("canceled", self.now)
         project.deleted = True
@@ -395,7 +397,7 @@ class EngineMachine(RuleBasedStateMachine):
     @rule(target=uploads, token=st.sampled_from(TOKENS), extension=st.sampled_from(["wav", "mp3", "ogg"]))
     def request_upload(self, token: str, extension: str) -> str:
         self.settle()
-        (item,) = self.engine.create_upload_urls(token, [("audio", extension)])
+        (item,) = self.engine.api.create_upload_urls(token, [("audio", extension)])
         file_path = item["file_path"]
         assert file_path not in self.model_uploads
         assert re.fullmatch(rf"api-assets/c[0-9a-z]{{24}}/audio\.{extension}", file_path)
@@ -412,12 +414,12 @@ class EngineMachine(RuleBasedStateMachine):
         event(f"put tamper={tamper} expired={self.now > slot.expires_at}")
         if tamper or self.now > slot.expires_at:
             with pytest.raises(StorageError) as refused:
-                self.engine.put_upload(upload, auth, data)
+                self.engine.api.put_upload(upload, auth, data)
             assert refused.value.status == (404 if tamper else 403)
         else:
-            self.engine.put_upload(upload, auth, data)
+            self.engine.api.put_upload(upload, auth, data)
             slot.data = data
-        assert self.engine.upload_data(upload) == slot.data
+        assert self.engine.controls.upload_data(upload) == slot.data
 
     # ------------------------------------------------------------------ invariants
 
@@ -425,7 +427,7 @@ class EngineMachine(RuleBasedStateMachine):
     def statuses_match_the_model_and_only_move_forward(self) -> None:
         self.settle()
         for project_id, model in self.model.items():
-            project = self.engine.project(project_id)
+            project = self.engine.controls.project(project_id)
             assert project.status == model.status, f"{project_id}: engine {project.status}, model {model.status}"
             statuses = [t.status for t in project.history]
             assert statuses == model.history
@@ -443,33 +445,33 @@ class EngineMachine(RuleBasedStateMachine):
         for model in self.model.values():
             if not model.deleted:
                 continue
-            body = self.engine.project_body(self.engine.project(model.id))
+            body = self.engine.state.project_body(self.engine.controls.project(model.id))
             assert body["enabled"] is False
             assert body["downloads"] == []
             assert model.terminal
             for url, _ in model.urls:
                 project_id, name, expires, signature = _parts(url)
                 with pytest.raises(StorageError) as refused:
-                    self.engine.download(project_id, name, expires, signature)
+                    self.engine.api.download(project_id, name, expires, signature)
                 assert refused.value.status == 404
 
     @invariant()
     def every_ledger_balances(self) -> None:
-        accounts = {a.token: a for a in self.engine.accounts()}
+        accounts = {a.token: a for a in self.engine.controls.accounts()}
         assert set(accounts) == set(TOKENS)
         for token, account in accounts.items():
             charged, refunds = self._charged(token), self._refunds(token)
             assert (account.charged, account.refunded) == (charged, refunds)
             assert account.credits == STARTING_BALANCE - charged + refunds
-            assert self.engine.account_body(token)["credits"] == account.credits
+            assert self.engine.api.account_body(token)["credits"] == account.credits
         for model in self.model.values():
-            project = self.engine.project(model.id)
+            project = self.engine.controls.project(model.id)
             assert project.refunded is self.refunded(model)
             assert project.credits_charged == (0 if project.refunded else model.charge)
 
     @invariant()
     def ids_are_unique_and_cuid_shaped(self) -> None:
-        ids = [p.id for p in self.engine.projects()]
+        ids = [p.id for p in self.engine.controls.projects()]
         assert len(ids) == len(set(ids)) == len(self.model)
         assert set(ids) == set(self.model)
         assert all(CUID.match(i) for i in ids)
@@ -482,17 +484,17 @@ class EngineMachine(RuleBasedStateMachine):
 
         (A foreign DELETE is tried by the ``delete`` rule; plain try/except keeps this cheap.)
         """
-        before = [(p.status, p.reads, p.enabled) for p in self.engine.projects()]
+        before = [(p.status, p.reads, p.enabled) for p in self.engine.controls.projects()]
         for model in self.model.values():
             for token in TOKENS:
                 if token == model.owner:
                     continue
                 try:
-                    self.engine.get_project(token, model.id)
+                    self.engine.api.get_project(token, model.id)
                 except NotFound:
                     continue
                 raise AssertionError(f"{token} can read {model.owner}'s project {model.id}")
-        assert [(p.status, p.reads, p.enabled) for p in self.engine.projects()] == before
+        assert [(p.status, p.reads, p.enabled) for p in self.engine.controls.projects()] == before
 
 
 class ClockMachine(EngineMachine):

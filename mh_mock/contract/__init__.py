@@ -2,8 +2,8 @@
 
 The JSON files beside this module are verbatim copies of ``shared/contract``; a test keeps them
 in sync. Schemas are converted from OpenAPI 3.0 (``nullable``, ``example``) to plain JSON Schema
-and the request schemas compiled with :mod:`jsonschema` exactly once, the first time
-:func:`load_contract` is called. The result is immutable, so sharing it between fakes is safe;
+and the request schemas compiled (:class:`~mh_mock.schema.SchemaValidator`) exactly once, the
+first time :func:`load_contract` is called. The result is immutable, so sharing it between fakes is safe;
 the documents themselves are read-only views (copy before changing one).
 """
 
@@ -17,7 +17,7 @@ from importlib import resources
 from types import MappingProxyType
 from typing import Any
 
-from jsonschema import Draft7Validator
+from ..schema import SchemaValidator
 
 __all__ = [
     "Contract",
@@ -25,7 +25,6 @@ __all__ = [
     "load_contract",
     "openapi_document",
     "to_json_schema",
-    "webhook_document",
 ]
 
 _DROP_KEYS = frozenset({"example", "examples", "description", "default", "x-derived-from"})
@@ -42,12 +41,6 @@ def openapi_document() -> Mapping[str, Any]:
     return _read("openapi-audio.json")
 
 
-@functools.cache
-def webhook_document() -> Mapping[str, Any]:
-    """The vendor's webhook OpenAPI document (shared: never mutate it)."""
-    return _read("webhooks-audio.json")
-
-
 def to_json_schema(schema: Any) -> Any:
     """Convert an OpenAPI 3.0 schema to JSON Schema (``nullable`` becomes a ``null`` type)."""
     if isinstance(schema, list):
@@ -55,9 +48,6 @@ def to_json_schema(schema: Any) -> Any:
     if not isinstance(schema, dict):
         return schema
     out = {k: to_json_schema(v) for k, v in schema.items() if k not in _DROP_KEYS}
-    pattern = out.get("pattern")
-    if isinstance(pattern, str) and pattern.endswith("$") and not pattern.endswith("\\$"):
-        out["pattern"] = pattern[:-1] + "\\Z"  # Python's $ also matches before a final newline
     if out.pop("nullable", False):
         if "type" in out:
             out["type"] = [out["type"], "null"]
@@ -82,7 +72,7 @@ class Contract:
     maps it to the enums taken out of that schema, which the dispatcher checks as sets.
     """
 
-    requests: Mapping[str, Draft7Validator]
+    requests: Mapping[str, SchemaValidator]
     large_enums: Mapping[str, tuple[EnumCheck, ...]]
 
 
@@ -110,7 +100,7 @@ def _take_large_enums(schema: Any, path: tuple[str, ...], found: list[EnumCheck]
 @functools.cache
 def load_contract() -> Contract:
     """Compile the request schemas (cached: the work happens once per process)."""
-    requests: dict[str, Draft7Validator] = {}
+    requests: dict[str, SchemaValidator] = {}
     large_enums: dict[str, tuple[EnumCheck, ...]] = {}
     for path_item in openapi_document()["paths"].values():
         for operation in path_item.values():
@@ -119,6 +109,6 @@ def load_contract() -> Contract:
                 continue
             found: list[EnumCheck] = []
             schema = _take_large_enums(to_json_schema(_json_body_schema(body)), (), found)
-            requests[operation["operationId"]] = Draft7Validator(schema)
+            requests[operation["operationId"]] = SchemaValidator(schema)
             large_enums[operation["operationId"]] = tuple(found)
     return Contract(MappingProxyType(requests), MappingProxyType(large_enums))

@@ -1,0 +1,249 @@
+"""The engine: one fake's state, its transactions, reset, and the stream of transitions.
+
+Both adapters (respx in-process, ASGI standalone) turn requests into calls on an
+:class:`Engine` and nothing more. The engine is composed of small parts: the :class:`State`
+(swapped whole on reset), :class:`~mh_mock.engine.api.Api` (the vendor endpoints),
+:class:`~mh_mock.engine.controls.Controls` (what tests steer), a :class:`TransitionStream` that
+the webhook hub and the saver subscribe to, and, with a state file, a
+:class:`~mh_mock.engine.persistence.Saver`. Every operation is a :meth:`Engine.transaction`: with
+a saver, what it changed is committed before it returns, or rolled back and refused, so what a
+client is told always equals what a restart restores.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ..clock import Clock
+from ..config import HTTP_FIXED_OPTIONS, Config, check_option_names
+from ..errors import ConfigError, Unavailable
+from ..journal import Journal
+from .api import Api
+from .controls import Controls
+from .hub import Attempt, Outgoing
+from .models import Project, Transition
+from .seeds import TRUSTED, SeedPolicy, apply_seed, load_seed
+from .state import State, TransitionListener
+
+if TYPE_CHECKING:
+    from .persistence import Saver
+    from .store import Store
+
+__all__ = ["Context", "Engine", "TransitionStream"]
+
+logger = logging.getLogger("mh_mock")
+
+
+class Context(Protocol):
+    """What engine operations run against: the current state, inside a transaction."""
+
+    @property
+    def state(self) -> State: ...
+
+    def transaction(self) -> contextlib.AbstractContextManager[State]: ...
+
+
+class TransitionStream:
+    """Every status change, in order, to every subscriber."""
+
+    def __init__(self) -> None:
+        self._listeners: list[TransitionListener] = []
+
+    def subscribe(self, listener: TransitionListener) -> Callable[[], None]:
+        """Call ``listener(project, transition)`` on every status change; returns the unsubscriber."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def publish(self, project: Project, transition: Transition) -> None:
+        for listener in tuple(self._listeners):
+            listener(project, transition)
+
+
+class _Staging:
+    """A state being built outside the engine lock (a reset applying its seed)."""
+
+    def __init__(self, state: State) -> None:
+        self.state = state
+        self._lock = threading.RLock()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[State]:
+        with self._lock:
+            yield self.state
+
+
+class Engine:
+    """One fake Magic Hour audio API: accounts, projects, uploads, outputs and clocks.
+
+    Every public method is thread-safe. ``engine.api`` holds the vendor endpoints,
+    ``engine.controls`` what tests steer. With a ``store`` the engine resumes from it and saves
+    every change (see :mod:`mh_mock.engine.persistence`).
+    """
+
+    def __init__(self, config: Config | None = None, *, clock: Clock | None = None, store: Store | None = None) -> None:
+        self.base_config = config or Config()
+        self.lock = threading.RLock()
+        self.transitions = TransitionStream()
+        self.api = Api(self)
+        self.controls = Controls(self)
+        self.journal = Journal(self.base_config.journal_limit)
+        self._clock = clock
+        self._depth = threading.local()
+        self._broken: str | None = None
+        self._saver: Saver | None = None
+        self.transitions.subscribe(self._queue_webhooks)
+        if store is not None:
+            from .persistence import Saver
+
+            self._saver = Saver(store)
+            self.transitions.subscribe(self._saver.on_transition)
+            if not store.is_empty():
+                self.state = self._saver.load(self.base_config, self._changed)
+                self.state.publish = self.transitions.publish
+                return
+        self.reset()
+
+    # ------------------------------------------------------------------ transactions
+
+    @property
+    def clock(self) -> Clock:
+        """The fake's own clock (tokens with a clock of their own aside)."""
+        return self.state.default.clock
+
+    @property
+    def persistent(self) -> bool:
+        """True if every change is saved to a state file."""
+        return self._saver is not None
+
+    @property
+    def config(self) -> Config:
+        """The options in force (a reset with options changes them until the next reset)."""
+        return self.state.config
+
+    def now(self, token: str | None = None) -> float:
+        """The fake's clock (or ``token``'s own, if it has one), in epoch seconds."""
+        return self.state.now(token)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[State]:
+        """Hold the engine for one operation; the outermost one commits (or rolls back and refuses)."""
+        with self.lock:
+            if self._broken is not None:
+                raise Unavailable(self._broken)
+            depth = getattr(self._depth, "value", 0)
+            self._depth.value = depth + 1
+            try:
+                yield self.state
+            finally:
+                self._depth.value = depth
+                if depth == 0 and self._saver is not None:
+                    self._commit(self._saver)
+
+    def _commit(self, saver: Saver) -> None:
+        try:
+            saver.commit(self.state)
+        except Exception as error:
+            logger.exception("mh-mock could not save its state; rolling back to the last saved state")
+            try:
+                self.state = saver.load(self.base_config, self._changed)
+                self.state.publish = self.transitions.publish
+            except Exception:
+                self._broken = f"mh-mock cannot read its state file any more ({error}); restart it"
+                logger.exception("mh-mock could not reload its state file; refusing every call from now on")
+            raise Unavailable(
+                f"mh-mock could not save this change ({error}); nothing was changed, try again"
+            ) from error
+
+    def _changed(self, table: str, key: str, removed: bool) -> None:
+        if self._saver is not None:
+            self._saver.changed(table, key, removed)
+
+    def subscribe(self, listener: TransitionListener) -> Callable[[], None]:
+        """Call ``listener(project, transition)`` on every status change; returns the unsubscriber."""
+        return self.transitions.subscribe(listener)
+
+    def _queue_webhooks(self, project: Project, transition: Transition) -> None:
+        state = self.state
+        if state.hub.endpoints:
+            state.hub.on_transition(project, transition, state.project_body(project))
+
+    # ------------------------------------------------------------------ reset
+
+    def reset(self, *, seed_policy: SeedPolicy = TRUSTED, **options: Any) -> None:
+        """Forget everything (accounts, projects, uploads, journal, controls); restart ids and clocks.
+
+        ``options`` override the base :class:`Config` until the next reset (a misspelt one is a
+        TypeError naming the valid ones). A seed's ``config`` fills in options nobody gave
+        explicitly. The new state is built aside, then swapped in: if anything is wrong, nothing
+        changes, and requests go on while a large seed loads. ``seed_policy`` limits where a
+        ``preload`` given here may be read from (the admin API allows bundled seeds only).
+        """
+        check_option_names(options)
+        fixed = sorted(HTTP_FIXED_OPTIONS & set(options))
+        if fixed:
+            raise ConfigError(f"{', '.join(fixed)} cannot change after the fake is created")
+        config = self.base_config.replace(**options) if options else self.base_config
+        seed = None
+        if config.preload is not None:
+            seed = load_seed(config.preload, seed_policy if "preload" in options else TRUSTED)
+            if seed.get("config"):
+                config = config.under(seed["config"])
+        state = self._build(config)
+        state.seed_options = dict(seed.get("config", {})) if seed is not None else {}
+        if seed is not None:
+            apply_seed(_Staging(state), seed)
+        with self.lock:
+            previous, self.state = getattr(self, "state", None), state
+            try:
+                self._install(state)
+            except Exception as error:
+                if previous is None:
+                    raise
+                self.state = previous
+                raise Unavailable(f"mh-mock could not save the reset ({error}); nothing was changed") from error
+            self.journal = Journal(config.journal_limit)
+
+    def _build(self, config: Config) -> State:
+        return State(config, clock=self._clock, changed=self._changed)
+
+    def _install(self, state: State) -> None:
+        state.publish = self.transitions.publish
+        if self._saver is not None:
+            self._saver.replace_all(state)
+            self._broken = None
+
+    # ------------------------------------------------------------------ time and webhooks
+
+    def tick(self) -> None:
+        """Apply every clock transition that is due (the standalone server calls this ten times a second)."""
+        with self.transaction() as state:
+            state.settle()
+
+    def take_due_webhooks(self, *, skip_endpoints: frozenset[str] = frozenset()) -> list[Outgoing]:
+        """Webhook attempts due now, in order (the adapter sends them and :meth:`record_webhook` each)."""
+        with self.transaction() as state:
+            state.settle()
+            if not state.hub.pending_count:
+                return []
+            return state.hub.take_due(state.now_of, skip_endpoints=skip_endpoints)
+
+    def record_webhook(self, delivery_id: str, status: int | None, error: str | None, at: float) -> None:
+        """The result of one attempt from :meth:`take_due_webhooks`."""
+        with self.transaction() as state:
+            state.hub.record(delivery_id, Attempt(at, status, error))
+
+    def close(self) -> None:
+        """Release the state file (a final checkpoint), if there is one."""
+        if self._saver is not None:
+            with self.lock:
+                self._saver.close()
+
+    def describe_options(self) -> Mapping[str, Any]:
+        """The options in force, as JSON."""
+        from ..config import to_jsonable
+
+        return {name: to_jsonable(getattr(self.config, name)) for name in Config.option_names()}

@@ -1,0 +1,362 @@
+"""In-process mode: the fake behind respx, for every httpx client in the process.
+
+:class:`MhMock` registers a respx router on respx's default (httpcore) mocker, whose handler
+hands requests for the fake's hosts to the shared :class:`~mh_mock.routing.dispatch.Dispatcher`.
+Because it works at the httpcore layer, fresh ``httpx.Client()`` instances (which the official
+SDK uses for uploads and downloads) are intercepted, while in-memory transports (Starlette's
+``TestClient``, ``httpx.ASGITransport``, ``httpx.MockTransport``) never are; and it stacks with
+respx's own ``respx_mock`` fixture (each router answers for its hosts) and with pytest-httpx.
+No socket is opened.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+from urllib.parse import SplitResult, urlsplit
+
+import httpx
+import respx
+from respx.mocks import Mocker
+from respx.models import AllMockedAssertionError, PassThrough
+
+from ._json import dump_json
+from .config import Config
+from .control.operations import ADMIN_PREFIX, OpContext
+from .control.remote import Control, decode_admin_answer
+from .engine.engine import Engine
+from .engine.faults import Fault
+from .engine.hub import Outgoing
+from .engine.seeds import TRUSTED
+from .journal import Journal
+from .routing.dispatch import Dispatcher, Request
+from .routing.routes import Surface
+from .sslcache import shared_ssl_context
+from .vocabulary import FaultKind
+from .webhooks import Receiver
+
+__all__ = ["MhMock"]
+
+_Handler = Callable[[httpx.Request], httpx.Response]
+
+
+class MhMock(Control):
+    """A stateful fake of the Magic Hour audio API, intercepting httpx in this process.
+
+    Use it as a context manager (or :meth:`start` / :meth:`stop`)::
+
+        with MhMock(seed=1) as fake:
+            client = magic_hour.Client(token="test")   # default base URL: intercepted
+            ...
+            fake.advance(10)
+
+    ``config`` and ``options`` (any :class:`~mh_mock.config.Config` field) set the behaviour.
+    Requests to other hosts go to the respx routes added to :attr:`router` (or to another respx
+    router such as ``respx_mock``); unmatched, they are refused (``AllMockedAssertionError``)
+    unless their host is in ``passthrough_hosts`` (then they reach the network), or
+    ``assert_all_mocked=False`` (then respx answers an empty 200, as respx does). Pass ``router`` to add the fake to
+    a respx router you already use instead of its own. While it runs, default httpx clients share
+    one SSL context (``share_ssl_context=False`` to opt out).
+    """
+
+    def __init__(
+        self,
+        config: Config | None = None,
+        *,
+        router: respx.MockRouter | None = None,
+        assert_all_mocked: bool = True,
+        passthrough_hosts: Iterable[str] = (),
+        share_ssl_context: bool = True,
+        **options: Any,
+    ) -> None:
+        config = (config or Config()).replace(**options) if options else (config or Config())
+        self.engine = Engine(config)
+        context = OpContext(self.engine, trusted=True, seed_policy=TRUSTED, deliver_now=self.deliver_due)
+        self.dispatcher = Dispatcher(self.engine, context=context)
+        self._owns_router = router is None
+        self._assert_all_mocked = assert_all_mocked
+        self._passthrough = frozenset(host.lower() for host in passthrough_hosts)
+        self.router = router if router is not None else _FakeRouter(self)
+        self._routes: list[respx.Route] = []
+        self._share_ssl_context = share_ssl_context
+        self._ssl: AbstractContextManager[None] | None = None
+        self._started = False
+        self._delivering = threading.local()
+        self._webhook_client: httpx.Client | None = None
+        api, storage = urlsplit(config.api_url), urlsplit(config.storage_url)
+        same_host = (api.scheme, api.netloc) == (storage.scheme, storage.netloc)
+        api_surfaces = {Surface.API, Surface.ADMIN} | ({Surface.STORAGE} if same_host else set())
+        self._hosts = [_Host(api, api.path.rstrip("/"), self._serve(api.path.rstrip("/"), frozenset(api_surfaces)))]
+        if not same_host:
+            prefix = storage.path.rstrip("/")
+            self._hosts.append(_Host(storage, prefix, self._serve(prefix, frozenset({Surface.STORAGE}))))
+        self._elsewhere = self._serve("", frozenset())
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> MhMock:
+        """Start intercepting the API and storage hosts."""
+        if self._started:
+            return self
+        self._refuse_overlap()
+        if not self._owns_router:
+            for host in self._hosts:
+                route = _FakeRoute(host.serve, host.key, **host.pattern)
+                self._routes.append(self.router.routes.add(route, name=f"mh-mock {host.parts.netloc}{host.prefix}"))
+        if self._share_ssl_context:
+            self._ssl = shared_ssl_context()
+            self._ssl.__enter__()
+        if self._owns_router:
+            self.router.start()
+        self._started = True
+        return self
+
+    def stop(self) -> None:
+        """Stop intercepting (state is kept until :meth:`reset`)."""
+        if not self._started:
+            return
+        if self._webhook_client is not None:
+            self._webhook_client.close()
+            self._webhook_client = None
+        if self._ssl is not None:
+            self._ssl.__exit__(None, None, None)
+            self._ssl = None
+        if self._owns_router:
+            self.router.stop(quiet=True)
+        else:
+            for route in self._routes:
+                self.router.routes.pop(route.name, None)  # type: ignore[no-untyped-call]
+        self._routes.clear()
+        self._started = False
+
+    def __enter__(self) -> MhMock:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def _refuse_overlap(self) -> None:
+        """Two fakes on one host cannot both answer: refuse the second one clearly."""
+        routers = list(Mocker.registry["httpcore"].routers)
+        if not self._owns_router:
+            routers.append(self.router)
+        for router in routers:
+            other = router.fake if isinstance(router, _FakeRouter) else None
+            taken = {h.key for h in other._hosts} if other is not None else {
+                r.host_key for r in router.routes if isinstance(r, _FakeRoute)
+            }  # fmt: skip
+            clash = taken & {h.key for h in self._hosts}
+            if clash and other is not self:
+                where = ", ".join(f"{scheme}://{netloc}{prefix}" for scheme, netloc, prefix in sorted(clash))
+                raise RuntimeError(
+                    f"another MhMock is already intercepting {where}; stop it first (nested fakes would "
+                    "shadow each other), or give this one another api_url/storage_url"
+                )
+
+    # ------------------------------------------------------------------ requests
+
+    @property
+    def config(self) -> Config:
+        """The options in force (a reset with options changes them until the next reset)."""
+        return self.engine.config
+
+    @property
+    def api_url(self) -> str:
+        """Base URL of the fake API (pass it as ``base_url`` to clients)."""
+        return self.engine.config.api_url
+
+    @property
+    def journal(self) -> Journal:
+        """Every call the fake served (the live journal, not a copy)."""
+        return self.engine.journal
+
+    def scoped(self, token: str) -> MhMock:
+        """In-process every test has its own fake: this fake itself."""
+        return self
+
+    def add_webhook(self, url: str | Receiver, secret: str, events: list[str] | None = None) -> dict[str, Any]:
+        """Register a webhook: a URL (delivered over httpx, so respx routes can receive it) or a
+        Python callable ``receiver(headers, body) -> status``."""
+        if isinstance(url, str):
+            return super().add_webhook(url, secret, events)
+        return self.engine.controls.add_webhook(url, secret, events).to_json()
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        """A plain httpx handler: ``httpx.MockTransport(fake.handler)`` works without respx."""
+        for host in self._hosts:
+            if host.matches(request.url):
+                return host.serve(request)
+        return self._elsewhere(request)  # the dispatcher's 404, listing nothing: no route is here
+
+    def _own(self, request: httpx.Request) -> _Handler | None:
+        """The handler of the fake host ``request`` is for; PassThrough for hosts let through."""
+        for host in self._hosts:
+            if host.matches(request.url):
+                return host.serve
+        if request.url.host.lower() in self._passthrough:
+            raise PassThrough(f"mh-mock lets {request.url.host} through", request=request, origin=None)  # type: ignore[arg-type]
+        return None
+
+    def _refusal(self, request: httpx.Request) -> AllMockedAssertionError:
+        served = ", ".join(f"{h.parts.scheme}://{h.parts.netloc}{h.prefix}" for h in self._hosts)
+        return AllMockedAssertionError(
+            f"mh-mock: {request.method} {request.url} is not a fake host (it serves {served}) and no respx route "
+            "matched it; mock it with respx (fake.router, respx_mock), or let it through with "
+            "MhMock(passthrough_hosts=[...]) or @pytest.mark.mh_mock(passthrough_hosts=[...])"
+        )
+
+    def _serve(self, prefix: str, surfaces: frozenset[Surface]) -> _Handler:
+        handle = self.dispatcher.handle
+        cut = len(prefix)
+
+        def serve(request: httpx.Request) -> httpx.Response:
+            try:
+                body = request.content
+            except httpx.RequestNotRead:
+                body = request.read()
+            url = request.url
+            path = url.raw_path.split(b"?", 1)[0].decode("ascii")
+            answer = handle(
+                Request(
+                    request.method, str(url), path[cut:] or "/", url.params, request.headers, body,
+                    request.headers.get_list("authorization"),
+                ),
+                surfaces,
+            )  # fmt: skip
+            self.deliver_due()
+            if answer.fault is not None:
+                _act_out(answer.fault, request)
+            content = answer.content
+            headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers.items()]
+            headers.append((b"content-length", b"%d" % len(content)))
+            # a ready stream and the request: httpx does no encoding work and respx no copying
+            return httpx.Response(answer.status, headers=headers, stream=httpx.ByteStream(content), request=request)
+
+        return serve
+
+    def _send(self, method: str, path: str, query: dict[str, str] | None, body: Any) -> Any:
+        url = f"{self.api_url}{ADMIN_PREFIX}{path}"
+        headers = {"content-type": "application/json"}
+        raw = b"" if body is None else dump_json(body)
+        answer = self.dispatcher.handle(Request(method, url, ADMIN_PREFIX + path, query or {}, headers, raw))
+        self.deliver_due()
+        return decode_admin_answer(answer.status, answer.content)
+
+    # ------------------------------------------------------------------ webhooks
+
+    def deliver_due(self) -> None:
+        """Send every webhook that is due, in order (after each call; a receiver calling back is fine)."""
+        if not self.engine.state.hub.pending_count or getattr(self._delivering, "active", False):
+            return
+        self._delivering.active = True
+        try:
+            while outgoing := self.engine.take_due_webhooks():
+                for attempt in outgoing:
+                    status, error = self._deliver(attempt)
+                    self.engine.record_webhook(attempt.delivery_id, status, error, attempt.at)
+        finally:
+            self._delivering.active = False
+
+    def _deliver(self, attempt: Outgoing) -> tuple[int | None, str | None]:
+        endpoint = attempt.endpoint
+        try:
+            if endpoint.receiver is not None:
+                return int(endpoint.receiver(attempt.headers, attempt.body)), None
+            if self._webhook_client is None:
+                self._webhook_client = httpx.Client(timeout=self.engine.config.webhook_timeout)
+            response = self._webhook_client.post(
+                endpoint.url or "", content=attempt.body, headers=dict(attempt.headers)
+            )
+            return response.status_code, None
+        except Exception as error:  # any failure of the receiver is a failed attempt, retried later
+            return None, f"{type(error).__name__}: {error}"
+
+
+def _act_out(fault: Fault, request: httpx.Request) -> None:
+    """Make an injected fault happen in-process: a delay, or the httpx error a client would see."""
+    if fault.kind is FaultKind.LATENCY:
+        time.sleep(fault.delay)
+    elif fault.kind is FaultKind.RESET:
+        raise httpx.ReadError("[Errno 104] Connection reset by peer (mh-mock fault)", request=request)
+    elif fault.kind is FaultKind.REFUSED:
+        raise httpx.ConnectError("[Errno 111] Connection refused (mh-mock fault)", request=request)
+    elif fault.kind is FaultKind.TIMEOUT:
+        raise httpx.ReadTimeout("The read operation timed out (mh-mock fault)", request=request)
+
+
+@dataclass(frozen=True)
+class _Host:
+    """One intercepted host: its URL parts, the path prefix of the fake, and the handler."""
+
+    parts: SplitResult
+    prefix: str
+    serve: _Handler
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.parts.scheme, self.parts.netloc.lower(), self.prefix)
+
+    @property
+    def pattern(self) -> dict[str, Any]:
+        """The respx lookups that match this host."""
+        pattern: dict[str, Any] = {"scheme": self.parts.scheme, "host": self.parts.hostname}
+        if self.parts.port is not None:
+            pattern["port"] = self.parts.port
+        if self.prefix:
+            pattern["path__startswith"] = self.prefix + "/"
+        return pattern
+
+    def matches(self, url: httpx.URL) -> bool:
+        """The same test as :attr:`pattern`, for use without respx."""
+        return (
+            url.scheme == self.parts.scheme
+            and url.host == self.parts.hostname
+            and (self.parts.port is None or url.port == self.parts.port)
+            and (not self.prefix or url.path.startswith(self.prefix + "/"))
+        )
+
+
+class _FakeRouter(respx.MockRouter):
+    """The fake's own respx router: answers its hosts directly (no route matching, no call list:
+    the journal records calls); other requests go to the routes a user added to it, or on."""
+
+    def __init__(self, fake: MhMock) -> None:
+        super().__init__(assert_all_called=False, assert_all_mocked=fake._assert_all_mocked)  # default: httpcore
+        self.fake = fake
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        serve = self.fake._own(request)
+        if serve is not None:
+            return serve(request)
+        try:
+            return super().handler(request)
+        except AllMockedAssertionError:
+            raise self.fake._refusal(request) from None
+
+    async def async_handler(self, request: httpx.Request) -> httpx.Response:
+        serve = self.fake._own(request)
+        if serve is not None:
+            return serve(request)
+        try:
+            return await super().async_handler(request)
+        except AllMockedAssertionError:
+            raise self.fake._refusal(request) from None
+
+
+class _FakeRoute(respx.Route):
+    """A catch-all route added to a router the user passed: hands matching requests to the fake."""
+
+    def __init__(self, handler: _Handler, host_key: tuple[str, str, str], **lookups: Any) -> None:
+        super().__init__(**lookups)
+        self._handler = handler
+        self.host_key = host_key
+
+    def resolve(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+        return self._handler(request)

@@ -1,0 +1,262 @@
+"""Standalone mode: the fake as an ASGI app for uvicorn (``mh-mock serve``).
+
+:class:`FakeApp` is a thin ASGI callable: it applies the server's guards (Host, Origin, body
+limits), hands every API, storage and admin request to the shared
+:class:`~mh_mock.routing.dispatch.Dispatcher`, and acts out injected faults on the socket. A
+small Starlette app beside it serves ``/openapi.json``, the dashboard and ``/docs``, and runs the
+lifespan ticker (clock transitions and webhook deliveries on time).
+
+Engine work never blocks the event loop: admin calls, large bodies and every call of a server
+with a state file run in worker threads, and a call that would wait for the engine lock does too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import anyio.from_thread
+import anyio.to_thread
+from starlette.applications import Starlette
+from starlette.datastructures import Headers, QueryParams
+from starlette.requests import Request as StarletteRequest
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import Message, Receive, Scope, Send
+
+from .._json import dump_json
+from ..config import Config
+from ..control.admin import admin_routes
+from ..control.operations import ADMIN_PREFIX, OpContext
+from ..engine.engine import Engine
+from ..engine.faults import Fault
+from ..engine.seeds import SeedPolicy
+from ..errors import PayloadTooLarge
+from ..routing.dispatch import Dispatcher, Request
+from ..routing.openapi import served_document
+from ..vocabulary import FaultKind, Progression
+from .guard import HostGuard
+from .sender import WebhookSender
+
+__all__ = ["TICK_SECONDS", "FakeApp", "ServerSettings", "create_app", "standalone_config"]
+
+logger = logging.getLogger("mh_mock")
+
+TICK_SECONDS = 0.1
+"""How often the server applies due transitions and sends due webhooks."""
+
+_T = TypeVar("_T")
+
+_INLINE_BODY = 64 * 1024
+"""Bodies larger than this are handled in a worker thread (copying them takes time)."""
+
+
+def standalone_config(url: str, **options: Any) -> Config:
+    """The standalone profile for a server at ``url`` (real time, clock progression, URLs on the
+    server), under ``options``. Seed files beat the profile; ``options`` beat seed files."""
+    profile = Config.profile(frozen_clock=False, progression=Progression.CLOCK, api_url=url, storage_url=url)
+    return profile.replace(**options) if options else profile
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """What belongs to whoever started the server, never changed over HTTP."""
+
+    url: str = "http://127.0.0.1:8000"
+    """The public URL clients use (upload and download URLs point here)."""
+    admin_token: str | None = None
+    """If set, admin calls need it in the ``x-mh-mock-admin-token`` header."""
+    allowed_hosts: tuple[str, ...] = ()
+    """Host names answered besides loopback and the public URL's host (``*``: any)."""
+    seeds_dir: Path | None = None
+    """Where a reset over HTTP may read seed files from (besides the bundled seeds)."""
+    freeze_gc_every: int | None = None
+    """Move everything alive to the GC's permanent generation every so many requests (``serve``: 5,000)."""
+
+
+def create_app(engine: Engine | None = None, settings: ServerSettings | None = None) -> FakeApp:
+    """An ASGI app serving ``engine`` (default: a standalone engine at ``settings.url``)."""
+    settings = settings or ServerSettings()
+    return FakeApp(engine or Engine(standalone_config(settings.url)), settings)
+
+
+class FakeApp:
+    """The standalone server's ASGI app. ``engine`` is the fake it serves."""
+
+    def __init__(self, engine: Engine, settings: ServerSettings | None = None) -> None:
+        self.engine = engine
+        self.settings = settings = settings or ServerSettings(url=engine.config.api_url)
+        self.guard = HostGuard(settings.allowed_hosts, settings.url)
+        self.sender = WebhookSender(engine)
+        context = OpContext(
+            engine, trusted=False, seed_policy=SeedPolicy(directory=settings.seeds_dir), deliver_now=self._deliver_now
+        )
+        pages = _page_routes(engine, settings)
+        self.dispatcher = Dispatcher(
+            engine, context=context, admin_token=settings.admin_token,
+            extra_served=[f"GET {route.path}" for route in pages if isinstance(route, Route)],
+        )  # fmt: skip
+        self.starlette = Starlette(routes=pages, lifespan=self._lifespan)
+        self._page_paths = frozenset(getattr(route, "path", "") for route in pages)
+        self._served = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.starlette(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        path, method = scope["path"], scope["method"]
+        problem = self.guard.host_problem(headers.get("host")) or self.guard.origin_problem(
+            headers, admin=path.startswith(ADMIN_PREFIX), method=method
+        )
+        if problem is not None:
+            await _respond(send, 403, dump_json({"code": "forbidden", "message": problem}), _JSON_TYPE)
+            return
+        if path in self._page_paths or path.startswith(("/dashboard/", "/docs/")):
+            await self.starlette(scope, receive, send)
+            return
+        await self._dispatch(scope, headers, receive, send)
+
+    async def _dispatch(self, scope: Scope, headers: Headers, receive: Receive, send: Send) -> None:
+        method, path = scope["method"], scope["path"]
+        raw = scope.get("raw_path")
+        path = raw.decode("latin-1") if raw else quote(path)  # matched percent-encoded, as in-process
+        query = scope["query_string"]
+        url = f"{scope['scheme']}://{headers.get('host', '')}{path}" + (f"?{query.decode('latin-1')}" if query else "")
+        request = Request(
+            method, url, path, QueryParams(query) if query else {}, headers, b"", headers.getlist("authorization")
+        )
+        early = await self._run(self.dispatcher.refuse_early, request, headers.get("content-length"), heavy=False)
+        if early is not None:
+            await _respond(send, early.status, early.content, early.headers)
+            return
+        try:
+            body = await _read_body(method, headers, receive, self.dispatcher.body_limit(method, path))
+        except PayloadTooLarge as error:
+            await _respond(send, error.status, dump_json(error.body()), _JSON_TYPE)
+            return
+        if body is None:
+            return  # the client went away
+        request.body = body
+        heavy = path.startswith(ADMIN_PREFIX) or len(body) > _INLINE_BODY
+        answer = await self._run(self.dispatcher.handle, request, heavy=heavy)
+        if answer.fault is not None and await _act_out(answer.fault, receive):
+            return
+        await _respond(send, answer.status, answer.content, answer.headers)
+        if self.settings.freeze_gc_every is not None:
+            self._served += 1
+            if self._served % self.settings.freeze_gc_every == 0:
+                gc.freeze()
+
+    async def _run(self, function: Callable[..., _T], *args: Any, heavy: bool) -> _T:
+        """Run engine work inline when that cannot block the loop, else in a worker thread."""
+        if heavy or self.engine.persistent:
+            return await anyio.to_thread.run_sync(function, *args)
+        lock = self.engine.lock
+        if not lock.acquire(blocking=False):  # someone holds the engine: wait in a thread, not here
+            return await anyio.to_thread.run_sync(function, *args)
+        try:
+            return function(*args)
+        finally:
+            lock.release()
+
+    def _deliver_now(self) -> None:
+        """Called by the admin operation (in a worker thread): send every due webhook and wait."""
+        anyio.from_thread.run(self.sender.flush)
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, _: Starlette) -> AsyncIterator[None]:
+        """A ticker: clock transitions and webhook deliveries happen on time, off the event loop."""
+
+        async def tick() -> None:
+            while True:
+                try:
+                    await anyio.to_thread.run_sync(self.engine.tick)
+                    await self.sender.pump()
+                except Exception:  # keep ticking: one failed delivery or save must not stop time
+                    logger.exception("mh-mock ticker failed")
+                await asyncio.sleep(TICK_SECONDS)
+
+        task = asyncio.create_task(tick())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await self.sender.close()
+
+
+_JSON_TYPE = {"content-type": "application/json"}
+
+
+def _page_routes(engine: Engine, settings: ServerSettings) -> list[BaseRoute]:
+    """``/openapi.json``, and the dashboard and API reference when the package ships them."""
+    document = dump_json(served_document(settings.url, admin_routes()))
+
+    async def openapi(_: StarletteRequest) -> Response:
+        return Response(document, media_type="application/json")
+
+    routes: list[BaseRoute] = [Route("/openapi.json", openapi, methods=["GET"])]
+    try:
+        from .dashboard import dashboard_routes
+    except ImportError:  # pragma: no cover - the dashboard ships with the package
+        return routes
+    return [*routes, *dashboard_routes(engine, settings)]
+
+
+async def _respond(send: Send, status: int, content: bytes, headers: dict[str, str]) -> None:
+    raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+    raw.append((b"content-length", str(len(content)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": content})
+
+
+async def _act_out(fault: Fault, receive: Receive) -> bool:
+    """Make a fault happen on the socket; True if the connection is gone (nothing to send)."""
+    if fault.kind in (FaultKind.RATE_LIMIT, FaultKind.SERVER_ERROR):
+        return False  # an ordinary answer
+    if fault.kind in (FaultKind.LATENCY, FaultKind.TIMEOUT):
+        await asyncio.sleep(fault.delay)
+    if fault.kind is FaultKind.LATENCY:
+        return False
+    # uvicorn's protocol object holds the transport; aborting it drops the connection (a reset)
+    transport = getattr(getattr(receive, "__self__", None), "transport", None)
+    if transport is not None:
+        transport.abort()
+        await asyncio.sleep(0)  # let uvicorn see the connection is gone before the app returns
+        return True
+    return False
+
+
+async def _read_body(method: str, headers: Headers, receive: Receive, limit: int) -> bytes | None:
+    """The body (None if the client disconnected), refused with 413 before it is all in memory."""
+    if (
+        method in ("GET", "HEAD", "DELETE", "OPTIONS")
+        and "content-length" not in headers
+        and "transfer-encoding" not in headers
+    ):
+        return b""
+    declared = headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"The request body is {declared} bytes; the limit is {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message: Message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk: Any = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"The request body is over the limit of {limit} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)

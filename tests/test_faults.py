@@ -1,0 +1,102 @@
+"""HTTP faults: 429 with Retry-After, 5xx, dropped, refused and stalled connections, latency."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import magic_hour
+import pytest
+from make_api_request import ApiError
+
+from mh_mock.client import Client, MagicHourError
+from mh_mock.control.remote import Control, ControlError
+from mh_mock.inprocess import MhMock
+
+from .conftest import TOKEN, VOICE
+from .contract_check import assert_valid_response
+
+
+def test_rate_limit_on_the_third_poll(fake: Control, sdk: magic_hour.Client) -> None:
+    fake.add_fault("rate_limit", route="projects.get", nth=3, retry_after=7)
+    created = sdk.v1.ai_voice_generator.create(style=VOICE)
+    with pytest.raises(ApiError) as caught:
+        sdk.v1.audio_projects.check_result(id=created.id, wait_for_completion=True, download_outputs=False)
+    assert caught.value.status_code == 429
+    assert caught.value.body == {"code": "rate_limited", "message": "Too Many Requests: retry after 7 s"}
+    assert caught.value.response.headers["retry-after"] == "7"
+    assert [c.fault for c in fake.journal.filter("projects.get")] == [None, None, "rate_limit"]
+    assert sdk.v1.audio_projects.get(id=created.id).status == "complete"  # the third read did not count
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_a_server_error_on_create_creates_nothing(fake: Control, client: Client, status: int) -> None:
+    fake.add_fault("server_error", route="voice_generator.create", status=status)
+    with pytest.raises(MagicHourError) as caught:
+        client.create_voice("Hi", "Elon Musk")
+    assert caught.value.status == status
+    assert set(caught.value.body) == {"code", "message"}
+    if status == 500:
+        assert_valid_response("aiVoiceGenerator.createAudio", 500, caught.value.body)
+    assert fake.projects() == [] and client.account()["credits"] == 10_000
+    assert fake.journal.filter("voice_generator.create")[0].fault == "server_error"
+
+
+def test_a_connection_reset_during_download(fake: Control, client: Client, tmp_path: object) -> None:
+    project = client.wait(client.create_voice("Hi", "Elon Musk")["id"], interval=0)
+    fake.add_fault("reset", route="storage.download")
+    with pytest.raises(httpx.TransportError):
+        client.download(project, tmp_path)  # type: ignore[arg-type]
+    assert client.download(client.get(project["id"]), tmp_path)  # type: ignore[arg-type]  # next try works
+
+
+def test_connection_refused(fake: Control, client: Client) -> None:
+    fake.add_fault("refused", route="account.get")
+    expected = httpx.ConnectError if isinstance(fake, MhMock) else httpx.TransportError
+    with pytest.raises(expected):
+        client.account()
+
+
+def test_read_timeout_after_the_fake_handled_the_create(fake: Control, base_url: str) -> None:
+    fake.add_fault("timeout", route="voice_generator.create", after=True, seconds=2)
+    with Client(TOKEN, base_url=base_url, timeout=0.2) as impatient, pytest.raises(httpx.ReadTimeout):
+        impatient.create_voice("Hi", "Elon Musk")
+    [call] = fake.journal.filter("voice_generator.create")
+    assert (call.status, call.fault, call.handled) == (0, "timeout", True)  # the client got no answer
+    assert call.response["id"] == fake.projects()[0]["id"]  # but the engine did create it
+
+
+def test_latency_delays_but_answers(fake: Control, client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    slept: list[float] = []
+    if isinstance(fake, MhMock):  # in-process the delay is a sleep of the calling thread
+        monkeypatch.setattr("mh_mock.inprocess.time.sleep", slept.append)
+    fake.add_fault("latency", route="account.get", seconds=0.05)
+    started = time.monotonic()
+    assert client.account()["credits"] == 10_000
+    elapsed = time.monotonic() - started
+    assert slept == [0.05] if isinstance(fake, MhMock) else elapsed >= 0.05  # a lower bound cannot flake
+    assert fake.journal.last.fault == "latency"
+
+
+def test_a_fault_with_a_probability_is_seeded(fake: Control, client: Client) -> None:
+    def struck() -> list[bool]:
+        fake.reset(seed=5)
+        fake.add_fault("server_error", route="account.get", probability=0.5, times=None)
+        results = []
+        for _ in range(10):
+            try:
+                client.account()
+                results.append(False)
+            except MagicHourError:
+                results.append(True)
+        return results
+
+    first = struck()
+    assert first == struck() and True in first and False in first
+
+
+def test_a_bad_fault_is_refused_with_the_valid_fields(fake: Control) -> None:
+    with pytest.raises(ControlError, match="Unknown field\\(s\\) rout in request body; valid fields are: after, kind"):
+        fake.add_fault("reset", rout="projects.get")
+    with pytest.raises(ControlError, match="Invalid value for kind: 'explode' is not one of 'latency', 'rate_limit'"):
+        fake.add_fault("explode")

@@ -181,6 +181,10 @@ class Control:
         """Set the credits of ``token``'s account (created if needed)."""
         return self.call("set_balance", token=token, credits=credits)  # type: ignore[no-any-return]
 
+    def set_balance_by_id(self, account_id: str, credits: int) -> dict[str, Any]:
+        """Set the credits of the account with this ``id`` (as listed by :meth:`accounts`)."""
+        return self.call("set_balance_by_id", id=account_id, credits=credits)  # type: ignore[no-any-return]
+
     # ------------------------------------------------------------------ scenarios and faults
 
     def scenarios(self) -> dict[str, Any]:

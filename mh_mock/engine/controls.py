@@ -196,6 +196,17 @@ class Controls:
             state.changed("accounts", token, False)
             return account
 
+    def set_balance_by_id(self, account_id: str, credits: int) -> Account:
+        """Set the credits of the account with this public ``id`` (listings show ids, not whole tokens)."""
+        _check_credits(credits, allow_none=False)
+        with self._context.transaction() as state:
+            account = next((a for a in state.accounts.values() if a.id == account_id), None)
+            if account is None:
+                raise NotFound(f"No account with id {account_id!r}")
+            account.credits = credits
+            state.changed("accounts", account.token, False)
+            return account
+
     # ------------------------------------------------------------------ tenants
 
     def reset_tenant(self, token: str, **options: Any) -> Tenant:

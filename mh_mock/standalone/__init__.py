@@ -1,0 +1,1 @@
+"""The standalone server: the ASGI adapter, its guards and the uvicorn runner."""

@@ -1,0 +1,400 @@
+"""Guards for uvicorn's HTTP/1.1 protocols against clients that hold connections open.
+
+uvicorn times nothing out before a request head is complete: its keep-alive timer only runs
+between requests. A client that opens a connection and sends half a request line keeps its socket,
+and one of the server's file descriptors, forever; about a thousand of them exhaust a 1,024
+descriptor limit, and the server logs "Too many open files" and serves nobody else.
+
+:func:`guarded_protocol` returns a subclass of uvicorn's h11 or httptools protocol, to pass as
+``uvicorn.Config(app, http=guarded_protocol())``. With it, every connection:
+
+* completes each request head (request line and headers) within ``head_timeout`` seconds: the
+  first from the moment the connection opens, each later one on a kept-alive connection from its
+  first byte. Request bodies are not timed (a large upload trickling in is served), and an idle
+  kept-alive connection is still closed by uvicorn's own ``timeout_keep_alive``;
+* counts towards ``max_connections``: a connection arriving at the cap evicts the open connection
+  that has waited longest for its request head (failing that, the longest idle kept-alive one), so
+  the newcomer is served; it is closed itself when every open connection is busy with a request.
+
+Each dropped connection is logged once, at debug level, on uvicorn's ``uvicorn.error`` logger.
+The guard keeps no state of its own beyond its protocol instances: the open connections are
+uvicorn's per-server ``server_state.connections``. (It also closes a connection whose request was
+answered early, before its body was all in, when the client goes on sending that body for longer
+than ``timeout_keep_alive``: uvicorn lets the bytes cancel its keep-alive timer, so such a client
+could otherwise hold the connection for ever.)
+
+Limits. The guard sees a connection when uvicorn's protocol gets it, after the event loop has
+accepted the socket. asyncio's loop accepts every pending socket (up to the listen backlog) in one
+turn before any of them reaches a protocol, so a flood faster than the loop can still exhaust the
+descriptors for a moment: asyncio then stops accepting for a second, the guard's evictions make
+room meanwhile, and serving goes on. uvloop keeps up (no exhaustion was seen in the tests). A
+connection busy with a request (a body still coming in, an answer being made) is neither timed
+nor evicted: when every connection is busy, newcomers are refused until some finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import operator
+from typing import Any, ClassVar, Literal, cast
+
+import h11
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+__all__ = [
+    "DEFAULT_HEAD_TIMEOUT",
+    "FALLBACK_MAX_CONNECTIONS",
+    "FD_RESERVE",
+    "HttpImplementation",
+    "default_max_connections",
+    "guarded_protocol",
+]
+
+DEFAULT_HEAD_TIMEOUT = 5.0
+"""Seconds a client has to send a complete request head."""
+
+FD_RESERVE = 64
+"""File descriptors kept back from connections: the listener, the database, webhooks, logs, the loop."""
+
+FALLBACK_MAX_CONNECTIONS = 1_000
+"""The connection cap where the descriptor limit is unknown (no ``resource`` module) or unlimited."""
+
+HttpImplementation = Literal["auto", "h11", "httptools"]
+
+
+def default_max_connections(soft_limit: int | None = None, *, reserve: int = FD_RESERVE) -> int:
+    """The default connection cap: the soft ``RLIMIT_NOFILE`` (or ``soft_limit``) less ``reserve``.
+
+    Never less than half the limit, so a small limit (macOS's 256, say) still serves connections;
+    :data:`FALLBACK_MAX_CONNECTIONS` where the limit is unknown or unlimited.
+    """
+    if soft_limit is None:
+        soft_limit = _soft_descriptor_limit()
+        if soft_limit is None:
+            return FALLBACK_MAX_CONNECTIONS
+    return max(soft_limit - reserve, soft_limit // 2, 1)
+
+
+def _soft_descriptor_limit() -> int | None:
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return None if soft == resource.RLIM_INFINITY else soft
+
+
+def guarded_protocol(
+    http: HttpImplementation = "auto",
+    *,
+    head_timeout: float = DEFAULT_HEAD_TIMEOUT,
+    max_connections: int | None = None,
+) -> type[asyncio.Protocol]:
+    """A uvicorn HTTP protocol class that drops slow request heads and caps open connections.
+
+    ``http`` picks uvicorn's implementation: ``"httptools"``, ``"h11"``, or ``"auto"`` (httptools
+    when it is installed, as uvicorn's own ``"auto"``). ``head_timeout`` is the seconds a client
+    has to send a complete request head. ``max_connections`` caps the open connections (default:
+    :func:`default_max_connections`, read when this is called). Pass the class to uvicorn as
+    ``uvicorn.Config(app, http=guarded_protocol())``; each server using it is guarded on its own.
+    """
+    if not head_timeout > 0:
+        raise ValueError(f"head_timeout must be positive, not {head_timeout!r}")
+    if max_connections is not None and max_connections < 1:
+        raise ValueError(f"max_connections must be at least 1, not {max_connections!r}")
+    base = _implementation(http)
+    cap = default_max_connections() if max_connections is None else max_connections
+    attributes = {
+        "__module__": __name__,
+        "__doc__": f"uvicorn's {base.__name__[7:]}, guarded: {head_timeout:g} s for a head, {cap} connections at most.",
+        "head_timeout": head_timeout,
+        "max_connections": cap,
+    }
+    return cast("type[asyncio.Protocol]", type(base.__name__, (base,), attributes))
+
+
+def _implementation(http: str) -> type[_Guard]:
+    if http == "auto":
+        try:
+            return _guarded_httptools()
+        except ImportError:
+            return GuardedH11Protocol
+    if http == "h11":
+        return GuardedH11Protocol
+    if http == "httptools":
+        return _guarded_httptools()
+    raise ValueError(f'http must be "auto", "h11" or "httptools", not {http!r}')
+
+
+class _Phase(enum.Enum):
+    """Where a connection is in its request cycle, as far as the guard cares."""
+
+    HEAD = "waiting for a request head"
+    BUSY = "serving a request"
+    IDLE = "answered, waiting for nothing"
+    CLOSED = "closed"
+
+
+class _Guard(asyncio.Protocol):
+    """The guard, mixed in before one of uvicorn's HTTP/1.1 protocol classes.
+
+    It hooks only the asyncio protocol interface (``connection_made``, ``data_received``,
+    ``connection_lost``), uvicorn's ``on_response_complete`` callback and, per implementation, the
+    parser's view of the request (h11's connection states; httptools' parser callbacks), so it
+    never touches uvicorn's request handling itself. After every event it settles the connection's
+    phase; a phase change restarts the connection's single deadline timer.
+    """
+
+    head_timeout: ClassVar[float] = DEFAULT_HEAD_TIMEOUT
+    max_connections: ClassVar[int] = FALLBACK_MAX_CONNECTIONS
+
+    # Set by uvicorn's protocol classes (in __init__ and connection_made).
+    transport: asyncio.Transport
+    loop: asyncio.AbstractEventLoop
+    logger: logging.Logger
+    timeout_keep_alive: int
+    timeout_keep_alive_task: asyncio.TimerHandle | None
+    client: tuple[str, int] | None
+
+    _phase: _Phase = _Phase.CLOSED
+    _since: float = 0.0
+    _deadline: asyncio.TimerHandle | None = None
+    _eviction_key: float = float("inf")
+
+    # -- the parts each implementation provides
+
+    def _open_connections(self) -> set[Any]:
+        """uvicorn's live protocol instances of this server (``server_state.connections``)."""
+        raise NotImplementedError
+
+    def _serving(self) -> bool:
+        """Whether a request on this connection is being answered (or queued to be)."""
+        raise NotImplementedError
+
+    def _between_requests(self) -> bool:
+        """Whether a byte arriving now starts a new request (rather than continuing a body)."""
+        raise NotImplementedError
+
+    def _settle(self) -> None:
+        """Bring the phase up to date with the parser, after it has handled an event."""
+        raise NotImplementedError
+
+    # -- asyncio protocol interface
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """Start the head timer, then make room for this connection if the server is at its cap."""
+        super().connection_made(transport)
+        self._enter(_Phase.HEAD)
+        self._enforce_cap()
+
+    def data_received(self, data: bytes) -> None:
+        """A first byte after an answered request starts the next head's timer."""
+        if self._phase is _Phase.IDLE and self._between_requests():
+            self._enter(_Phase.HEAD)
+        super().data_received(data)
+        self._settle()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """Stop the timer."""
+        self._close_phase()
+        super().connection_lost(exc)
+
+    # -- phases and the deadline
+
+    def _enter(self, phase: _Phase) -> None:
+        self._cancel_deadline()
+        self._phase = phase
+        self._since = self.loop.time()
+        if phase is _Phase.HEAD:
+            self._deadline = self.loop.call_later(self.head_timeout, self._on_deadline)
+        elif phase is _Phase.IDLE:
+            # uvicorn's keep-alive timer closes idle connections, but bytes arriving cancel it and only
+            # the next response arms it again: a client that keeps sending the body of a request already
+            # answered would otherwise hold its connection for ever. Same timeout as uvicorn's.
+            self._deadline = self.loop.call_later(self.timeout_keep_alive, self._on_deadline)
+        self._rank()
+
+    def _close_phase(self) -> None:
+        self._cancel_deadline()
+        self._phase = _Phase.CLOSED
+        self._rank()
+
+    def _cancel_deadline(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _on_deadline(self) -> None:
+        self._deadline = None
+        if self.transport.is_closing():
+            return
+        if self._phase is _Phase.HEAD:
+            if self._serving() or not self.transport.is_reading():
+                # The server holds the head back (a pipelined request is being answered, or reading is
+                # paused for flow control): the client is not the slow one. Give it time again.
+                self._deadline = self.loop.call_later(self.head_timeout, self._on_deadline)
+                return
+            self._drop(f"no complete request head within {self.head_timeout:g} s")
+        elif self._phase is _Phase.IDLE and self.timeout_keep_alive_task is None:
+            self._drop(f"idle for {self.timeout_keep_alive} s after its answer")
+        # else: uvicorn's own keep-alive timer is armed and closes the connection.
+
+    def _drop(self, reason: str) -> None:
+        """Close the connection, logging why (once: a closed connection is not dropped again)."""
+        if self._phase is _Phase.CLOSED or self.transport.is_closing():
+            return
+        self._close_phase()
+        if self.logger.isEnabledFor(logging.DEBUG):
+            client = f"{self.client[0]}:{self.client[1]} - " if self.client else ""
+            self.logger.debug("%sConnection dropped: %s", client, reason)
+        self.transport.close()
+
+    # -- the connection cap
+
+    def _rank(self) -> None:
+        """Update :attr:`_eviction_key`: waiting for a head first, then idle, oldest first; busy never."""
+        if self._phase is _Phase.HEAD and not self._serving():
+            self._eviction_key = self._since
+        elif self._phase is _Phase.IDLE:
+            self._eviction_key = self._since + _IDLE_AFTER_HEAD
+        else:
+            self._eviction_key = _NOT_EVICTABLE
+
+    def _enforce_cap(self) -> None:
+        connections = self._open_connections()
+        if len(connections) <= self.max_connections:  # the common case
+            return
+        # (A connection closed in this turn of the loop is still in the set until its connection_lost: at
+        # worst, a newcomer arriving in that same turn evicts one more waiting connection than it had to.)
+        # One pass over uvicorn's set, cheap per connection (a precomputed key): no bookkeeping of our own.
+        key, self._eviction_key = self._eviction_key, _NOT_EVICTABLE  # the newcomer is not a candidate
+        try:
+            victim = min(connections, key=_EVICTION_KEY)
+        except AttributeError:  # uvicorn's set holds WebSocket protocols too, after upgrades: never evicted
+            victim = min(connections, key=_eviction_key_of)
+        finally:
+            self._eviction_key = key
+        if _eviction_key_of(victim) == _NOT_EVICTABLE:
+            # Nothing to evict. Connections closed in this turn of the loop are still in the set: count the rest.
+            live = sum(1 for connection in connections if not _closing(connection))
+            if live > self.max_connections:
+                self._drop(f"refused: {live - 1} connections open (the cap is {self.max_connections}), all busy")
+        elif not _closing(victim):  # (one closed by uvicorn or the client is leaving already: room enough)
+            victim._drop(f"evicted ({victim._phase.value}) for a new connection, at the cap of {self.max_connections}")
+
+
+_NOT_EVICTABLE = float("inf")
+_IDLE_AFTER_HEAD = float(2**40)
+"""Added to an idle connection's key: any connection waiting for a head is evicted before any idle one."""
+
+
+_EVICTION_KEY = operator.attrgetter("_eviction_key")
+
+
+def _eviction_key_of(connection: object) -> float:
+    key: float = getattr(connection, "_eviction_key", _NOT_EVICTABLE)
+    return key
+
+
+def _closing(connection: object) -> bool:
+    transport = getattr(connection, "transport", None)
+    return transport is None or bool(transport.is_closing())
+
+
+class GuardedH11Protocol(_Guard, H11Protocol):
+    """uvicorn's h11 protocol, guarded (use :func:`guarded_protocol` to set the limits).
+
+    h11 parses a request head only when the previous request/response cycle is over; the
+    connection's ``their_state`` (the client's side) is ``IDLE`` until a head is complete.
+    """
+
+    def on_response_complete(self) -> None:
+        """uvicorn's callback when an answer is sent: the connection is now idle, or on its next request."""
+        super().on_response_complete()
+        self._settle()
+
+    def _open_connections(self) -> set[Any]:
+        return self.connections
+
+    def _serving(self) -> bool:
+        return self.conn.our_state is not h11.IDLE
+
+    def _between_requests(self) -> bool:
+        return self.conn.their_state is h11.IDLE
+
+    def _settle(self) -> None:
+        if self.transport.is_closing():
+            self._close_phase()
+            return
+        theirs = self.conn.their_state
+        if theirs is h11.IDLE:  # no request in flight: a head is incomplete, buffered, or not begun
+            if self._phase is not _Phase.HEAD:
+                if self.conn.trailing_data[0]:
+                    self._enter(_Phase.HEAD)  # part of a pipelined head, left when the last answer ended
+                elif self._phase is not _Phase.IDLE:
+                    self._enter(_Phase.IDLE)
+        elif theirs is h11.SEND_BODY and self.conn.our_state in (h11.DONE, h11.MUST_CLOSE):
+            if self._phase is not _Phase.IDLE:
+                self._enter(_Phase.IDLE)  # answered early (a 413, say); the body still coming is not awaited
+        elif self._phase is not _Phase.BUSY:
+            self._enter(_Phase.BUSY)
+
+
+def _guarded_httptools() -> type[_Guard]:
+    """uvicorn's httptools protocol, guarded (ImportError without httptools)."""
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    class GuardedHttpToolsProtocol(_Guard, HttpToolsProtocol):
+        """uvicorn's httptools protocol, guarded (use :func:`guarded_protocol` to set the limits).
+
+        httptools parses every byte as it arrives (pipelined requests are queued), calling
+        ``on_message_begin`` at a request's first byte and ``on_headers_complete`` at its head's end.
+        """
+
+        _in_message: bool = False
+
+        def on_response_complete(self) -> None:
+            """uvicorn's callback when an answer is sent: the connection is now idle, or on its next request."""
+            super().on_response_complete()
+            self._settle()
+
+        def _open_connections(self) -> set[Any]:
+            return self.connections
+
+        def _serving(self) -> bool:
+            return bool(self.pipeline) or (self.cycle is not None and not self.cycle.response_complete)
+
+        def _between_requests(self) -> bool:
+            return not self._in_message
+
+        def _settle(self) -> None:
+            if self.transport.is_closing():
+                self._close_phase()
+            elif self._phase is _Phase.HEAD:
+                self._rank()  # (a pipelined head becomes evictable once the answers before it are sent)
+            elif self._serving():
+                if self._phase is not _Phase.BUSY:
+                    self._enter(_Phase.BUSY)
+            elif self._phase is not _Phase.IDLE:
+                self._enter(_Phase.IDLE)  # answered (any body still coming is not awaited)
+
+        def on_message_begin(self) -> None:
+            """A request's first byte: its head's timer starts (the first's started with the connection)."""
+            super().on_message_begin()
+            self._in_message = True
+            if self._phase is not _Phase.HEAD:
+                self._enter(_Phase.HEAD)
+
+        def on_headers_complete(self) -> None:
+            """The head is complete: no more timer until the answer is sent."""
+            self._enter(_Phase.BUSY)
+            super().on_headers_complete()
+
+        def on_message_complete(self) -> None:
+            """The body is complete."""
+            super().on_message_complete()
+            self._in_message = False
+
+    return GuardedHttpToolsProtocol

@@ -68,7 +68,11 @@ class Event(StrEnum):
         return _EVENT_OF_STATUS.get(status)
 
 
-_EVENT_OF_STATUS: dict[str, Event] = {Status.RENDERING: Event.STARTED, Status.COMPLETE: Event.COMPLETED, Status.ERROR: Event.ERRORED}
+_EVENT_OF_STATUS: dict[str, Event] = {
+    Status.RENDERING: Event.STARTED,
+    Status.COMPLETE: Event.COMPLETED,
+    Status.ERROR: Event.ERRORED,
+}
 
 
 class Endpoint(StrEnum):

@@ -177,7 +177,7 @@ def mh_fake(request: pytest.FixtureRequest) -> Control:
 def mh_token(request: pytest.FixtureRequest) -> str:
     """The API key the mh clients and SDK fixtures send (unique per test against a shared server)."""
     if request.config.getoption("mh_mock_url"):
-        return f"mhk_test_{zlib.crc32(request.node.nodeid.encode()):08x}_{os.getpid()}"
+        return f"mhk_test_{os.getpid()}_{zlib.crc32(request.node.nodeid.encode()):08x}"
     return IN_PROCESS_TOKEN
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +15,8 @@ from mh_mock.control.admin import admin_routes
 from mh_mock.inprocess import MhMock
 from mh_mock.routing.routes import API_ROUTES, STORAGE_ROUTES
 from mh_mock.standalone.threaded import LiveServer
+
+from .serving import serving
 
 START = 1_767_225_600.0
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "contract"
@@ -114,39 +114,12 @@ def test_serve_help_explains_every_option() -> None:
     assert "default: 127.0.0.1" in result.stdout and "default: 8000" in result.stdout
 
 
-def _serve(*arguments: str) -> tuple[subprocess.Popen[str], list[str], int]:
-    """Start ``mh-mock serve`` on a free port; returns once uvicorn listens, with its stderr so far."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mh_mock", "serve", "--port", str(port), *arguments],
-        stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )  # fmt: skip
-    assert process.stderr is not None
-    lines = []
-    for line in process.stderr:  # uvicorn says so once the socket is listening
-        lines.append(line)
-        if "Uvicorn running on" in line:
-            break
-    return process, lines, port
-
-
-def _stop(process: subprocess.Popen[str]) -> None:
-    process.terminate()
-    process.wait(timeout=10)
-    process.stderr.close()  # type: ignore[union-attr]
-
-
 def test_mh_mock_serve_runs_a_working_server_on_loopback() -> None:
-    process, lines, port = _serve()
-    try:
-        assert f"serving the Magic Hour audio API fake at http://127.0.0.1:{port}" in lines[0], lines
-        assert not any("warning" in line for line in lines)
-        answer = httpx.get(f"http://127.0.0.1:{port}/v1/account", headers={"authorization": "Bearer cli"})
+    with serving() as served:
+        assert f"serving the Magic Hour audio API fake at {served.url}" in served.lines[0], served.lines
+        assert not any("warning" in line for line in served.lines)
+        answer = httpx.get(f"{served.url}/v1/account", headers={"authorization": "Bearer cli"})
         assert answer.json()["credits"] == 10_000
-    finally:
-        _stop(process)
 
 
 def test_mh_mock_serve_beyond_loopback_needs_the_public_url_and_warns() -> None:
@@ -155,13 +128,10 @@ def test_mh_mock_serve_beyond_loopback_needs_the_public_url_and_warns() -> None:
     )
     assert refused.returncode == 2
     assert "add --public-url" in refused.stderr  # else upload and download URLs would say http://0.0.0.0:8000
-    process, lines, port = _serve("--host", "0.0.0.0", "--public-url", "http://fake.test:9")
-    try:
-        assert "warning: listening on 0.0.0.0, reachable from other machines" in lines[0], lines
+    with serving("--host", "0.0.0.0", "--public-url", "http://fake.test:9") as served:
+        assert "warning: listening on 0.0.0.0, reachable from other machines" in served.lines[0], served.lines
         created = httpx.post(
-            f"http://127.0.0.1:{port}/v1/files/upload-urls", headers={"authorization": "Bearer cli"},
+            f"{served.url}/v1/files/upload-urls", headers={"authorization": "Bearer cli"},
             json={"items": [{"type": "audio", "extension": "wav"}]},
         )  # fmt: skip
         assert created.json()["items"][0]["upload_url"].startswith("http://fake.test:9/api-assets/")
-    finally:
-        _stop(process)

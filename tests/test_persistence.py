@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -22,6 +22,7 @@ from mh_mock.engine.store import Store
 from mh_mock.errors import ConfigError
 from mh_mock.standalone.threaded import LiveServer
 
+from .serving import serve
 from .webhook_receiver import SECRET
 
 
@@ -81,24 +82,104 @@ def test_two_processes_cannot_share_a_state_file(tmp_path: Path) -> None:
     Store(tmp_path / "s.db").close()  # released on close
 
 
-def _serve(port: int, state: Path) -> subprocess.Popen[str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mh_mock", "serve", "--port", str(port), "--state", str(state), "--progression", "poll", "--frozen-clock"],
-        stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+def test_a_symlink_does_not_let_a_second_server_open_the_same_file(tmp_path: Path) -> None:
+    (tmp_path / "link.db").symlink_to(tmp_path / "s.db")
+    first = Store(tmp_path / "s.db")
+    try:
+        with pytest.raises(ConfigError, match="another mh-mock process is using the state file"):
+            Store(tmp_path / "link.db")
+    finally:
+        first.close()
+
+
+@pytest.mark.slow
+def test_a_save_that_fails_is_refused_rolled_back_and_what_a_restart_restores(tmp_path: Path) -> None:
+    """Hold the database's write lock from another connection: the charge is refused, not half-applied."""
+    state = tmp_path / "s.db"
+    options = ("--state", str(state), "--frozen-clock", "--balance", "100", "--state-timeout", "0.3")
+    server = serve(*options)
+    auth = {"authorization": "Bearer mhk_live_ledger"}
+    music = {"duration": 30, "style": {"prompt": "lofi"}}
+    with httpx.Client(base_url=server.url, headers=auth, timeout=10) as http:
+        assert http.get("/v1/account").json()["credits"] == 100
+        blocker = sqlite3.connect(state, timeout=0, isolation_level=None)
+        blocker.execute("BEGIN EXCLUSIVE")
+        refused = http.post("/v1/ai-music-generator", json=music)
+        assert refused.status_code == 503 and "nothing was changed" in refused.json()["message"]
+        assert http.get("/v1/account").json()["credits"] == 100  # reads go on, and show no charge
+        assert http.get("/mh-mock-api/projects").json() == []
+        blocker.execute("ROLLBACK")
+        blocker.close()
+        created = http.post("/v1/ai-music-generator", json=music).json()
+        assert http.get("/v1/account").json()["credits"] == 70
+    server.stop(signal.SIGKILL)
+    server = serve(*options, port=server.port)
+    try:
+        with httpx.Client(base_url=server.url, headers=auth, timeout=10) as http:
+            projects = http.get("/mh-mock-api/projects").json()
+            assert [p["id"] for p in projects] == [created["id"]]
+            balance = http.get("/v1/account").json()["credits"]
+            assert balance + sum(p["credits_charged"] for p in projects) == 100  # the ledger adds up
+    finally:
+        server.stop()
+
+
+@pytest.mark.slow
+def test_sigterm_checkpoints_the_state_file_and_exits_0(tmp_path: Path) -> None:
+    state = tmp_path / "s.db"
+    server = serve("--state", str(state))
+    httpx.get(f"{server.url}/v1/account", headers={"authorization": "Bearer kept"})
+    assert server.stop(signal.SIGTERM) == 0
+    assert not Path(f"{state}-wal").exists() or Path(f"{state}-wal").stat().st_size == 0
+    alone = tmp_path / "copy.db"
+    alone.write_bytes(state.read_bytes())  # the file alone, without its -wal, holds everything
+    with sqlite3.connect(alone) as db:
+        assert db.execute("SELECT count(*) FROM accounts").fetchone() == (1,)
+
+
+def _unusable(path: Path) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "mh_mock", "serve", "--state", str(path), "--port", "9"],
+        capture_output=True, text=True, timeout=60,
     )  # fmt: skip
-    assert process.stderr is not None
-    for line in process.stderr:
-        if "Uvicorn running on" in line:
-            return process
-    raise AssertionError(f"server did not start: {process.wait()}")
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1, done.stderr
+    return done.stderr
+
+
+@pytest.mark.slow
+def test_a_corrupt_truncated_or_wrong_state_file_stops_the_server_with_one_line(tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.db"
+    garbage.write_bytes(os.urandom(4096))
+    assert "is not an mh-mock state file or it is damaged; move it away" in _unusable(garbage)
+    valid = tmp_path / "valid.db"
+    Store(valid).close()
+    truncated = tmp_path / "truncated.db"
+    truncated.write_bytes(valid.read_bytes()[:1000])
+    assert "cannot use the state file" in _unusable(truncated)
+    folder = tmp_path / "folder.db"
+    folder.mkdir()
+    assert "is a directory; give a file path to --state" in _unusable(folder)
+    missing_dir = tmp_path / "no-such-dir" / "s.db"
+    assert "check the directory exists and is writable" in _unusable(missing_dir)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores file permissions, so a read-only file cannot be made")
+def test_a_read_only_state_file_stops_the_server_with_one_line(tmp_path: Path) -> None:
+    state = tmp_path / "s.db"
+    Store(state).close()
+    state.chmod(0o444)
+    tmp_path.chmod(0o555)
+    try:
+        assert "writable" in _unusable(state)
+    finally:
+        tmp_path.chmod(0o755)
 
 
 def test_kill_9_mid_stream_loses_nothing_acknowledged(tmp_path: Path, wav_file: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    state, url = tmp_path / "state.db", f"http://127.0.0.1:{port}"
-    process = _serve(port, state)
+    state = tmp_path / "state.db"
+    server = serve("--state", str(state), "--progression", "poll", "--frozen-clock")
+    process, url = server.process, server.url
     acknowledged: list[tuple[str, str, int]] = []  # (token, project id, charge)
     uploads: list[tuple[str, str]] = []
     enough = threading.Event()
@@ -127,7 +208,8 @@ def test_kill_9_mid_stream_loses_nothing_acknowledged(tmp_path: Path, wav_file: 
     for thread in threads:
         thread.join(timeout=30)
 
-    process = _serve(port, state)
+    server = serve("--state", str(state), "--progression", "poll", "--frozen-clock", port=server.port)
+    process = server.process
     try:
         with httpx.Client(base_url=url) as http:
             projects = {p["id"]: p for p in http.get("/mh-mock-api/projects").json()}

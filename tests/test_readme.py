@@ -5,18 +5,49 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import httpx
 import pytest
+
+from .serving import serving
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 
 
-def test_the_downstream_example_runs_as_a_users_test_file(pytester: pytest.Pytester) -> None:
-    example = README.split("<!-- downstream-example -->\n```python\n", 1)[1].split("```", 1)[0]
-    pytester.makepyfile(test_from_readme=example)
+EXAMPLE = README.split("<!-- downstream-example -->\n```python\n", 1)[1].split("```", 1)[0]
+TESTS = EXAMPLE.count("\ndef test_") + EXAMPLE.count("\nasync def test_")
+
+
+@pytest.fixture
+def downstream(pytester: pytest.Pytester) -> pytest.Pytester:
+    """A user's project holding the README's example test file."""
+    pytester.makepyfile(test_from_readme=EXAMPLE)
     pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
-    result = pytester.runpytest("-p", "no:randomly")
-    result.assert_outcomes(passed=example.count("\ndef test_") + example.count("\nasync def test_"))
+    return pytester
+
+
+def test_the_downstream_example_runs_as_a_users_test_file(downstream: pytest.Pytester) -> None:
+    downstream.runpytest("-p", "no:randomly").assert_outcomes(passed=TESTS)
+
+
+@pytest.mark.slow
+def test_the_downstream_example_runs_unchanged_against_a_plain_mh_mock_serve(downstream: pytest.Pytester) -> None:
+    """A server with its own defaults (real-time clock, clock progression): the fixtures still get theirs."""
+    with serving() as served:
+        result = downstream.runpytest_subprocess(f"--mh-mock-url={served.url}", "-p", "no:randomly")
+        result.assert_outcomes(passed=TESTS)
+        assert httpx.get(f"{served.url}/mh-mock-api/state").json()["frozen"] is True  # the last test's reset
+
+
+@pytest.mark.slow
+def test_the_downstream_example_runs_on_two_workers_sharing_one_server(downstream: pytest.Pytester) -> None:
+    """Under pytest-xdist each test is its own tenant: its own clock, progression, rules and webhooks."""
+    with serving() as served:
+        result = downstream.runpytest_subprocess(f"--mh-mock-url={served.url}", "-n", "2", "-p", "no:randomly")
+        result.assert_outcomes(passed=TESTS)
+        state = httpx.get(f"{served.url}/mh-mock-api/state").json()
+        assert (state["frozen"], state["progression"]) == (False, "clock")  # the server's own clock untouched
+        assert state["projects"] == 0 and state["accounts"] == 0  # every test's tenant was removed
 
 
 def test_ci_runs_the_readme_test_command() -> None:

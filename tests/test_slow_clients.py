@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -456,3 +457,25 @@ def test_the_factory_picks_the_implementation() -> None:
     for wrong in ({"http": "h2"}, {"head_timeout": 0}, {"max_connections": 0}):
         with pytest.raises(ValueError):
             guarded_protocol(**wrong)
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("many_descriptors")
+def test_mh_mock_serve_as_shipped_keeps_serving_beside_a_flood_of_half_requests() -> None:
+    """The command users run: its defaults (the guard, uvloop when installed) under a 1,024-descriptor limit."""
+    from .serving import serving
+
+    with serving(prefix=["prlimit", f"--nofile={NOFILE}:{NOFILE}", "--"]) as served:
+        attack: list[socket.socket] = []
+        try:
+            for _ in range(ATTACKERS):
+                sock = socket.create_connection(("127.0.0.1", served.port), timeout=10)
+                sock.sendall(HALF_REQUEST_LINE)
+                attack.append(sock)
+            with httpx.Client(timeout=10) as client:
+                answer = client.get(f"{served.url}/v1/account", headers={"authorization": "Bearer well-behaved"})
+            assert answer.status_code == 200 and answer.json()["credits"] == 10_000
+            assert served.process.poll() is None
+        finally:
+            for sock in attack:
+                sock.close()

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Iterator, Mapping
+from typing import Any
 
 import httpx
 import magic_hour
@@ -114,3 +115,95 @@ def test_a_webhook_receiver_may_call_back_into_the_fake() -> None:
             http.get(f"https://api.magichour.ai/v1/audio-projects/{project_id}")
         assert fetched and fetched[0] > 44
         assert [d["state"] for d in fake.deliveries()] == ["delivered", "delivered"]
+
+
+def test_every_endpoint_gets_each_projects_events_in_order_on_a_frozen_clock() -> None:
+    """Many jobs finishing at the same fake instant: per endpoint and project, started always comes first."""
+    received: dict[str, list[tuple[str, str]]] = {"a": [], "b": []}
+
+    def receiver(name: str) -> Any:
+        def receive(headers: Mapping[str, str], body: bytes) -> int:
+            event = json.loads(body)
+            received[name].append((event["payload"]["id"], event["type"]))
+            return 200
+
+        return receive
+
+    with MhMock() as fake:
+        fake.add_webhook(receiver("a"), "s")
+        fake.add_webhook(receiver("b"), "s")
+        ids = [fake.create_project(TOKEN)["id"] for _ in range(12)]  # delivery ids pass delivery-10 here
+        fake.finish()
+    for name, events in received.items():
+        for project_id in ids:
+            assert [e for p, e in events if p == project_id] == ["audio.started", "audio.completed"], name
+        assert len(events) == 24
+
+
+def test_a_retried_event_holds_back_only_its_own_projects_later_events() -> None:
+    failing: set[str] = set()
+    received: list[tuple[str, str]] = []
+
+    def receive(headers: Mapping[str, str], body: bytes) -> int:
+        event = json.loads(body)
+        if event["payload"]["id"] in failing and event["type"] == "audio.started":
+            failing.discard(event["payload"]["id"])
+            return 500
+        received.append((event["payload"]["id"], event["type"]))
+        return 200
+
+    with MhMock() as fake:
+        fake.add_webhook(receive, "s")
+        first, second = fake.create_project(TOKEN)["id"], fake.create_project(TOKEN)["id"]
+        failing.add(first)
+        fake.finish()
+        assert received == [(second, "audio.started"), (second, "audio.completed")]  # first waits for its retry
+        fake.advance(1)
+        assert received[2:] == [(first, "audio.started"), (first, "audio.completed")]
+
+
+def test_the_delivery_log_keeps_the_pending_and_a_bounded_tail_of_the_rest() -> None:
+    with MhMock(delivery_log_limit=3) as fake:
+        fake.add_webhook(lambda headers, body: 200, "s", ["audio.completed"])
+        for _ in range(5):
+            fake.finish(fake.create_project(TOKEN)["id"])
+        assert [d["state"] for d in fake.deliveries()] == ["delivered"] * 3
+        assert [d["seq"] for d in fake.deliveries()] == [3, 4, 5]
+
+
+def test_a_delivery_can_be_sent_again(fake: Control, sdk: magic_hour.Client, receiver: tuple[Receiver, str]) -> None:
+    got, url = receiver
+    got.fail_first = 0
+    fake.add_webhook(url, SECRET, ["audio.completed"])
+    done = run_sdk_voice(sdk)
+    fake.deliver_webhooks()
+    [first] = fake.deliveries()
+    again = fake.redeliver(first["id"])
+    assert (again["redelivery_of"], again["event"], again["state"]) == (first["id"], "audio.completed", "pending")
+    fake.deliver_webhooks()
+    assert got.sequence(done.id) == ["audio.completed", "audio.completed"]
+    assert [d["state"] for d in fake.deliveries()] == ["delivered", "delivered"]
+
+
+@pytest.mark.slow
+def test_a_receiver_that_never_answers_delays_no_other_endpoint() -> None:
+    import socket
+
+    from mh_mock.standalone.threaded import LiveServer
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(64)  # accepts connections (the kernel does), never answers
+    healthy = Receiver()
+    six = healthy.expect(6)
+    try:
+        with ThreadedServer(healthy.app) as good, LiveServer(webhook_timeout=30, progression="poll") as server:
+            dead = server.add_webhook(f"http://127.0.0.1:{silent.getsockname()[1]}/hook", SECRET)
+            server.add_webhook(f"{good.url}/webhooks/magic-hour", SECRET)
+            for _ in range(3):
+                server.finish(server.create_project(TOKEN)["id"])
+            assert six.wait(timeout=20), healthy.events
+            stuck = [d for d in server.deliveries() if d["endpoint_id"] == dead["id"]]
+            assert stuck and all(d["attempts"] == [] for d in stuck)  # its first attempt is still waiting
+    finally:
+        silent.close()

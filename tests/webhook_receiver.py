@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
 import time
 from typing import Any
 
@@ -28,6 +29,7 @@ class Receiver:
         self.requests = 0
         self.events: list[dict[str, Any]] = []
         self.rejected = 0
+        self._waiting: list[tuple[int, threading.Event]] = []
         self.app = Starlette(routes=[Route("/webhooks/magic-hour", self.handle, methods=["POST"])])
 
     async def handle(self, request: Request) -> JSONResponse:
@@ -42,7 +44,18 @@ class Receiver:
         if self.requests <= self.fail_first:
             return JSONResponse({"message": "try again"}, status_code=500)
         self.events.append(json.loads(raw))
+        for count, arrived in self._waiting:
+            if len(self.events) >= count:
+                arrived.set()
         return JSONResponse({"message": "ok"})
+
+    def expect(self, count: int) -> threading.Event:
+        """An event set once ``count`` events have been received."""
+        arrived = threading.Event()
+        self._waiting.append((count, arrived))
+        if len(self.events) >= count:
+            arrived.set()
+        return arrived
 
     def sequence(self, project_id: str) -> list[str]:
         """Event types received for one project, in order."""

@@ -27,11 +27,26 @@ def _json_or_text(text: str) -> Any:
         return text
 
 
+def _nullable(convert: Any) -> Any:
+    """A converter that also reads ``null`` (sent as JSON null: "every time", "off")."""
+
+    def read(text: str) -> Any:
+        return None if text == "null" else convert(text)
+
+    read.__name__ = getattr(convert, "__name__", "value")
+    return read
+
+
 def _argument(schema: dict[str, Any]) -> dict[str, Any]:
     """argparse keywords for a field of this JSON Schema."""
     kinds = schema.get("type")
+    nullable = isinstance(kinds, list) and "null" in kinds
     kinds = [k for k in kinds if k != "null"] if isinstance(kinds, list) else [kinds]
     help_text = schema.get("description", "")
+    if nullable and kinds in (["integer"], ["number"]):
+        kind = "integer" if kinds == ["integer"] else "number"
+        convert = int if kind == "integer" else float
+        return {"type": _nullable(convert), "help": f"{help_text or 'a ' + kind} (null: none)"}
     if "enum" in schema:
         values = schema["enum"]
         return {"choices": values, "type": type(values[0]), "help": help_text or None}
@@ -66,7 +81,7 @@ def _add_operation(commands: argparse._SubParsersAction[argparse.ArgumentParser]
         keywords = _argument(schema)
         if name in op.required:
             keywords["required"] = True
-        sub.add_argument(flag, dest=name, **keywords)
+        sub.add_argument(flag, dest=name, default=argparse.SUPPRESS, **keywords)  # unset: not sent
     if op.name == "journal":
         sub.add_argument("--follow", action="store_true", help="keep printing new calls until Ctrl+C")
         sub.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -135,6 +150,14 @@ def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=Path,
         metavar="PATH",
         help="keep all state in this SQLite file and resume from it on restart (default: in memory)",
+    )
+    add(
+        "--state-timeout",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="how long a change may wait for the state file's lock before the call is refused with 503 "
+        "(default: %(default)s)",
     )
     add("--random-seed", help="seed for ids and audio: same seed, same ids (default: random)")
     add(
@@ -229,8 +252,8 @@ def _token(text: str) -> tuple[str, int | None]:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from ..standalone.guard import is_loopback
     from ..standalone.app import ServerSettings
+    from ..standalone.guard import is_loopback
     from ..standalone.serve import ServeOptions, run
 
     if args.admin_token is not None and not args.admin_token.strip():
@@ -247,15 +270,11 @@ def _serve(args: argparse.Namespace) -> int:
     settings = ServerSettings(url=url, admin_token=args.admin_token, allowed_hosts=tuple(args.allow_host),
                               seeds_dir=args.seeds_dir, freeze_gc_every=5_000)  # fmt: skip
     options = ServeOptions(
-        host=args.host, port=args.port, settings=settings, state=args.state, log_level=args.log_level,
+        host=args.host, port=args.port, settings=settings, state=args.state, state_timeout=args.state_timeout,
+        log_level=args.log_level,
         access_log=args.access_log, http=args.http, loop=args.loop, head_timeout=args.head_timeout,
         max_connections=args.max_connections,
     )  # fmt: skip
-    if not is_loopback(args.host):
-        print(f"mh-mock: warning: listening on {args.host}, reachable from other machines; the fake has no real "
-              "security beyond --admin-token and the Host check", file=sys.stderr)  # fmt: skip
-    print(f"mh-mock: serving the Magic Hour audio API fake at {url} (dashboard: {url}/, API reference: {url}/docs)",
-          file=sys.stderr)  # fmt: skip
     return run(options, _engine_options(args))
 
 
@@ -289,7 +308,7 @@ def _run_operation(args: argparse.Namespace) -> int:
     from .remote import ControlError, RemoteControl
 
     op: Operation = args.operation
-    values = {name: getattr(args, name) for name in (*op.path_params, *args.fields)}
+    values = {name: getattr(args, name) for name in (*op.path_params, *args.fields) if hasattr(args, name)}
     remote = RemoteControl(args.url, admin_token=args.admin_token)
     try:
         if op.name == "journal" and not args.json:

@@ -53,14 +53,14 @@ class Control:
         raise NotImplementedError
 
     def call(self, operation_name: str, /, **args: Any) -> Any:
-        """Run the operation called ``operation_name`` with ``args`` (what the typed methods below do)."""
+        """Run the operation called ``operation_name`` with ``args`` (a None value is sent as JSON null)."""
         op = operation(operation_name)
-        args = {key: value for key, value in args.items() if value is not None}
         if self.scope is not None and op.scoped:
             args.setdefault("token", self.scope)
         path = op.path.format(**{param: quote(str(args.pop(param)), safe="") for param in op.path_params})
         if op.method in ("GET", "DELETE"):
-            return self._send(op.method, path, {k: str(v) for k, v in args.items()} or None, None)
+            query = {k: str(v) for k, v in args.items() if v is not None}
+            return self._send(op.method, path, query or None, None)
         return self._send(op.method, path, None, to_jsonable(args))
 
     # ------------------------------------------------------------------ the fake as a whole
@@ -125,7 +125,7 @@ class Control:
 
     def projects(self, token: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
         """Every project (of ``token``, in ``status``), as GET bodies plus ``owner``, ``endpoint``, ``history``."""
-        return self.call("projects", token=token, status=status)  # type: ignore[no-any-return]
+        return self.call("projects", **_given(token=token, status=status))  # type: ignore[no-any-return]
 
     def project(self, project_id: str) -> dict[str, Any]:
         """One project, whoever owns it; reading it here counts no poll."""
@@ -137,7 +137,7 @@ class Control:
         """Create a project as ``token`` would, charging credits; ``outcome`` decides how it ends
         (``"complete"``, ``"canceled"``, ``"error"`` or ``"error:<code>"``). ``fields``: ``name``,
         ``prompt``, ``voice_name``, ``audio_file_path``, ``duration``."""
-        return self.call("create_project", token=token, endpoint=endpoint, outcome=outcome, **fields)  # type: ignore[no-any-return]
+        return self.call("create_project", token=token, endpoint=endpoint, **_given(outcome=outcome), **fields)  # type: ignore[no-any-return]
 
     def cancel(self, project_id: str) -> dict[str, Any]:
         """Cancel a queued or rendering project, as the web app does (refunded, no webhook)."""
@@ -155,7 +155,7 @@ class Control:
         self, project_id: str, status: str, *, code: str | None = None, message: str | None = None
     ) -> dict[str, Any]:
         """Move an unfinished project to ``status`` now (``rendering``, ``complete``, ``error``, ``canceled``)."""
-        return self.call("force", id=project_id, status=status, code=code, message=message)  # type: ignore[no-any-return]
+        return self.call("force", id=project_id, status=status, **_given(code=code, message=message))  # type: ignore[no-any-return]
 
     # ------------------------------------------------------------------ accounts
 
@@ -175,7 +175,7 @@ class Control:
         self, token: str, credits: int | None = None, *, email: str | None = None, tier: str | None = None
     ) -> dict[str, Any]:
         """Register ``token`` (needed with strict auth) with a balance (default: the starting balance)."""
-        return self.call("add_account", token=token, credits=credits, email=email, tier=tier)  # type: ignore[no-any-return]
+        return self.call("add_account", token=token, **_given(credits=credits, email=email, tier=tier))  # type: ignore[no-any-return]
 
     def set_balance(self, token: str, credits: int) -> dict[str, Any]:
         """Set the credits of ``token``'s account (created if needed)."""
@@ -200,11 +200,11 @@ class Control:
         self, count: int = 1, code: str = "unknown_error", *, endpoint: str | None = None, token: str | None = None
     ) -> dict[str, Any]:
         """The next ``count`` jobs (of ``endpoint``, of ``token``) end in ``error`` with ``code``."""
-        return self.call("fail_next", count=count, code=code, endpoint=endpoint, token=token)  # type: ignore[no-any-return]
+        return self.call("fail_next", count=count, code=code, **_given(endpoint=endpoint, token=token))  # type: ignore[no-any-return]
 
     def fail_randomly(self, ratio: float | None, codes: list[str] | None = None) -> dict[str, Any]:
         """Seeded soak mode: a ``ratio`` of new jobs fail with one of ``codes`` (default: the audio catalogue)."""
-        return self.call("fail_randomly", ratio=ratio, codes=codes)  # type: ignore[no-any-return]
+        return self.call("fail_randomly", ratio=ratio, **_given(codes=codes))  # type: ignore[no-any-return]
 
     def clear_scenarios(self) -> dict[str, Any]:
         """Drop every rule and the random mode."""
@@ -234,7 +234,7 @@ class Control:
 
     def add_webhook(self, url: str, secret: str, events: list[str] | None = None) -> dict[str, Any]:
         """Register a webhook endpoint for ``events`` (default: audio.started, audio.completed, audio.errored)."""
-        return self.call("add_webhook", url=url, secret=secret, events=events)  # type: ignore[no-any-return]
+        return self.call("add_webhook", url=url, secret=secret, **_given(events=events))  # type: ignore[no-any-return]
 
     def webhooks(self) -> list[dict[str, Any]]:
         """Registered webhook endpoints."""
@@ -247,7 +247,7 @@ class Control:
     def deliveries(self, state: str | None = None) -> list[dict[str, Any]]:
         """Every webhook delivery: ``id``, ``event``, ``project_id``, ``state`` (pending, delivered, failed),
         ``attempts`` (``at``, ``status``, ``error``), ``next_attempt_at`` and ``payload``."""
-        return self.call("deliveries", state=state)  # type: ignore[no-any-return]
+        return self.call("deliveries", **_given(state=state))  # type: ignore[no-any-return]
 
     def deliver_webhooks(self) -> list[dict[str, Any]]:
         """Send every due delivery now (in-process they go out after each call anyway); returns the log."""
@@ -308,6 +308,11 @@ class RemoteControl(Control):
         """Close the HTTP client (if this control made it)."""
         if self._owns_client:
             self._client.close()
+
+
+def _given(**args: Any) -> dict[str, Any]:
+    """The arguments that were given (a None default means "not given" for these)."""
+    return {name: value for name, value in args.items() if value is not None}
 
 
 def decode_admin_answer(status: int, content: bytes) -> Any:

@@ -29,14 +29,15 @@ __all__ = [
 
 
 def mask(token: str | None, reveal: str | None) -> str | None:
-    """``token`` whole if the caller named it (``reveal``), else its first characters and an ellipsis
-    (at most half of it, at most 12)."""
+    """``token`` whole if the caller named it (``reveal``), else its first and last few characters around an
+    ellipsis (``mhk_…x7Qz``): a third of it at most, eight characters at most."""
     if token is None or token == reveal:
         return token
     if token == "\x00public":
         return "*"
-    shown = min(12, max(2, len(token) // 2))
-    return token[:shown] + "…"
+    shown = min(8, len(token) // 3)
+    head, tail = (shown + 1) // 2, shown // 2
+    return token[:head] + "…" + (token[-tail:] if tail else "")
 
 
 def state_view(engine: Engine, token: str | None = None) -> dict[str, Any]:

@@ -136,7 +136,7 @@ def _meta(state: State) -> dict[str, Any]:
     }
 
 
-def _rows(state: State, changed: dict[str, dict[str, bool]]) -> dict[str, Rows]:  # noqa: C901
+def _rows(state: State, changed: dict[str, dict[str, bool]]) -> dict[str, Rows]:
     """``table → [(key, json or None if removed, blob)]`` for the changed keys."""
     rows: dict[str, list[tuple[str, dict[str, Any] | None, bytes | None]]] = {table: [] for table in _TABLES}
     for key, removed in changed["accounts"].items():

@@ -206,8 +206,9 @@ def _locate(name: str, policy: SeedPolicy) -> Path:
 
 
 def _read_json(path: Path, origin: str, max_bytes: int) -> Any:
-    try:
-        with open(path, "rb") as handle:
+    try:  # non-blocking: opening a FIFO must not wait for a writer
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with open(descriptor, "rb") as handle:
             info = os.fstat(handle.fileno())
             if not stat.S_ISREG(info.st_mode):
                 raise ConfigError(f"seed {origin!r} is not a regular file")

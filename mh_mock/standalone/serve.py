@@ -9,7 +9,6 @@ checkpointed and closed, and the process exits 0.
 
 from __future__ import annotations
 
-import logging
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ import uvicorn
 from ..engine.engine import Engine
 from ..errors import ConfigError
 from .app import ServerSettings, create_app, standalone_config
+from .guard import is_loopback
 
 __all__ = ["ServeOptions", "run"]
 
@@ -32,11 +32,12 @@ class ServeOptions:
     port: int = 8000
     settings: ServerSettings = field(default_factory=ServerSettings)
     state: Path | None = None
+    state_timeout: float = 5.0
     log_level: str = "info"
     access_log: bool = False
     http: str = "auto"
     loop: str = "auto"
-    head_timeout: float = 10.0
+    head_timeout: float = 5.0
     max_connections: int | None = None
 
 
@@ -56,11 +57,17 @@ def run(options: ServeOptions, engine_options: dict[str, Any]) -> int:
         if options.state is not None:
             from ..engine.store import Store
 
-            store = Store(options.state)
+            store = Store(options.state, busy_timeout=options.state_timeout)
         engine = Engine(standalone_config(options.settings.url, **engine_options), store=store)
     except (ConfigError, TypeError) as error:
         print(f"mh-mock: {error}", file=sys.stderr)
         return 2
+    url = options.settings.url
+    if not is_loopback(options.host):
+        print(f"mh-mock: warning: listening on {options.host}, reachable from other machines; the fake has no "
+              "real security beyond --admin-token and the Host check", file=sys.stderr)  # fmt: skip
+    print(f"mh-mock: serving the Magic Hour audio API fake at {url} (dashboard: {url}/, API reference: {url}/docs)",
+          file=sys.stderr)  # fmt: skip
     app = create_app(engine, options.settings)
     config = uvicorn.Config(
         app, host=options.host, port=options.port, log_level=options.log_level, access_log=options.access_log,
@@ -74,9 +81,6 @@ def run(options: ServeOptions, engine_options: dict[str, Any]) -> int:
 
 
 def _protocol(options: ServeOptions) -> Any:
-    try:
-        from .connections import guarded_protocol
-    except ImportError:  # pragma: no cover - the guard ships with the package
-        logging.getLogger("mh_mock").warning("mh-mock: slow-client protection unavailable")
-        return options.http
-    return guarded_protocol(options.http, head_timeout=options.head_timeout, max_connections=options.max_connections)
+    from .connections import guarded_protocol
+
+    return guarded_protocol(options.http, head_timeout=options.head_timeout, max_connections=options.max_connections)  # type: ignore[arg-type]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -70,13 +71,14 @@ class LiveServer(RemoteControl):
 
     ``options`` are :class:`~mh_mock.config.Config` fields on top of the standalone defaults
     (real-time clock, clock progression); ``state`` is a SQLite file to persist to, as with
-    ``mh-mock serve --state``; ``admin_token`` protects the admin API as ``--admin-token`` does.
+    ``mh-mock serve --state`` (``state_timeout``: ``--state-timeout``); ``admin_token`` and
+    ``allow_hosts`` are ``--admin-token`` and ``--allow-host``.
     Use as a context manager or :meth:`start` / :meth:`stop`.
     """
 
     def __init__(
-        self, host: str = "127.0.0.1", *, state: str | Path | None = None, admin_token: str | None = None,
-        **options: Any,
+        self, host: str = "127.0.0.1", *, state: str | Path | None = None, state_timeout: float = 5.0,
+        admin_token: str | None = None, allow_hosts: Sequence[str] = (), **options: Any,
     ) -> None:  # fmt: skip
         self._threaded = ThreadedServer(None, host)
         super().__init__(self._threaded.url, admin_token=admin_token)
@@ -84,10 +86,11 @@ class LiveServer(RemoteControl):
         if state is not None:
             from ..engine.store import Store
 
-            store = Store(state)
+            store = Store(state, busy_timeout=state_timeout)
         self.engine = Engine(standalone_config(self.url, **options), store=store)
         """The engine behind the server (same process: inspect it directly if you like)."""
-        self._threaded.app = create_app(self.engine, ServerSettings(url=self.url, admin_token=admin_token))
+        settings = ServerSettings(url=self.url, admin_token=admin_token, allowed_hosts=tuple(allow_hosts))
+        self._threaded.app = create_app(self.engine, settings)
 
     def start(self) -> LiveServer:
         """Start serving; returns once the socket accepts connections."""

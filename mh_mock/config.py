@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from .schema import SchemaValidator
 
 __all__ = [
-    "DEFAULTS",
     "HTTP_FIXED_OPTIONS",
     "OPTION_SCHEMAS",
     "Config",
@@ -374,7 +373,3 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [to_jsonable(v) for v in value]
     return value
-
-
-DEFAULTS = Config()
-"""Every option at its default (frozen)."""

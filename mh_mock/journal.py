@@ -133,18 +133,14 @@ class Journal:
         (``"storage.*"``); ``body`` matches calls whose JSON body contains it (nested mappings
         match by their keys: ``body={"style": {"voice_name": "Elon Musk"}}``).
         """
-        route = None if route is None else str(route)
-        prefix = route[:-1] if route is not None and route.endswith("*") else None
+        wanted = {"method": None if method is None else method.upper(), "project_id": project_id, "token": token,
+                  "status": status, "fault": fault, "owner": owner}  # fmt: skip
+        checks = [(name, value) for name, value in wanted.items() if value is not None]
         return [
             call
             for call in self.calls
-            if (route is None or call.route == route or (prefix is not None and (call.route or "").startswith(prefix)))
-            and (method is None or call.method == method.upper())
-            and (project_id is None or call.project_id == project_id)
-            and (token is None or call.token == token)
-            and (owner is None or call.owner == owner)
-            and (status is None or call.status == status)
-            and (fault is None or call.fault == fault)
+            if _route_matches(call.route, route)
+            and all(getattr(call, name) == value for name, value in checks)
             and (body is None or body_matches(call.body, body))
         ]
 
@@ -181,10 +177,8 @@ class Journal:
         """
         found = self.filter(route, **criteria)
         if (times is None and not found) or (times is not None and len(found) != times):
-            wanted = "at least one" if times is None else str(times)
-            raise AssertionError(
-                f"expected {wanted} call(s) {_describe(route, criteria)}, found {len(found)}.\n{self._seen()}"
-            )
+            wanted = "at least one call" if times is None else f"{times} call{'' if times == 1 else 's'}"
+            raise AssertionError(f"expected {wanted} {_describe(route, criteria)}, found {len(found)}.\n{self._seen()}")
         return found
 
     def assert_not_called(self, route: str | None = None, **criteria: Any) -> None:
@@ -213,6 +207,15 @@ class Journal:
         shown = "\n".join(f"  {call}" for call in calls[-most:])
         more = f" (the last {most})" if len(calls) > most else ""
         return f"Calls seen{more}:\n{shown}"
+
+
+def _route_matches(name: str | None, route: str | None) -> bool:
+    if route is None:
+        return True
+    route = str(route)
+    if route.endswith("*"):
+        return (name or "").startswith(route[:-1])
+    return name == route
 
 
 def _describe(route: str | None, criteria: Mapping[str, Any]) -> str:

@@ -10,7 +10,7 @@ immutable and may be shared between fakes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -84,45 +84,83 @@ def _field(error: ValidationError) -> str:
 def describe(error: ValidationError, *, show_values: bool = True) -> str:
     """One sentence naming the field and what is wrong with it (values left out if asked)."""
     where = _field(error)
-    kind, expected, value = error.validator, error.validator_value, error.instance
-    shown = repr(value) if show_values else "the value"
-    if kind == "required":
-        missing = [name for name in expected if isinstance(value, dict) and name not in value]
+    if error.validator == "required":
+        value = error.instance
+        missing = [name for name in error.validator_value if isinstance(value, dict) and name not in value]
         return f"Missing required field: {f'{where}.{missing[0]}' if where else missing[0]}"
-    subject = where or "request body"
-    if kind == "type":
-        wanted = " or ".join(expected) if isinstance(expected, list) else expected
-        return (
-            f"Invalid type for {subject}: expected {wanted}, got {_TYPE_NAMES.get(type(value), type(value).__name__)}"
-        )
-    if kind == "enum":
-        if len(expected) <= 12:
-            return f"Invalid value for {subject}: {shown} is not one of {', '.join(map(repr, expected))}"
-        return f"Invalid value for {subject}: {shown} is not one of the {len(expected)} allowed values"
-    if kind == "minLength":
-        return (
-            f"{subject} must not be empty"
-            if expected == 1
-            else f"{subject} must be at least {expected} characters long"
-        )
-    if kind == "maxLength":
-        return f"{subject} must be at most {expected} characters long (got {len(value)})"
-    if kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-        bound = {"minimum": "at least", "maximum": "at most", "exclusiveMinimum": "more than"}.get(kind, "less than")
-        return f"{subject} must be {bound} {expected} (got {value if show_values else 'another value'})"
-    if kind == "minItems":
-        return f"{subject} must contain at least {expected} item{'s' if expected != 1 else ''}"
-    if kind == "maxItems":
-        return f"{subject} must contain at most {expected} item{'s' if expected != 1 else ''}"
-    if kind == "pattern":
-        pattern = expected[:-2] + "$" if expected.endswith("\\Z") else expected  # as the schema writes it
-        return f"Invalid value for {subject}: {shown} does not match {pattern}"
-    if kind == "additionalProperties":
-        extra = sorted(set(value) - set(error.schema.get("properties", {}))) if isinstance(value, dict) else []
-        valid = ", ".join(sorted(error.schema.get("properties", {})))
-        return f"Unknown field(s) {', '.join(extra)} in {subject}; valid fields are: {valid}"
-    if kind in ("oneOf", "anyOf"):
-        return f"Invalid value for {subject}: {shown} is not of an accepted shape"
-    if kind == "propertyNames":
-        return f"Invalid key in {subject}: {error.message if show_values else 'a key is not allowed'}"
-    return f"Invalid value for {subject}: {error.message if show_values else kind}"
+    phrase = _PHRASES.get(str(error.validator), _other)
+    return phrase(error, where or "request body", repr(error.instance) if show_values else "the value")
+
+
+Phrase = Callable[[ValidationError, str, str], str]
+
+
+def _type(error: ValidationError, subject: str, shown: str) -> str:
+    expected = error.validator_value
+    wanted = " or ".join(expected) if isinstance(expected, list) else expected
+    got = _TYPE_NAMES.get(type(error.instance), type(error.instance).__name__)
+    return f"Invalid type for {subject}: expected {wanted}, got {got}"
+
+
+def _enum(error: ValidationError, subject: str, shown: str) -> str:
+    expected = error.validator_value
+    if len(expected) <= 12:
+        return f"Invalid value for {subject}: {shown} is not one of {', '.join(map(repr, expected))}"
+    return f"Invalid value for {subject}: {shown} is not one of the {len(expected)} allowed values"
+
+
+def _length(error: ValidationError, subject: str, shown: str) -> str:
+    expected = error.validator_value
+    if error.validator == "maxLength":
+        return f"{subject} must be at most {expected} characters long (got {len(error.instance)})"
+    return f"{subject} must not be empty" if expected == 1 else f"{subject} must be at least {expected} characters long"
+
+
+def _bound(error: ValidationError, subject: str, shown: str) -> str:
+    words = {
+        "minimum": "at least",
+        "maximum": "at most",
+        "exclusiveMinimum": "more than",
+        "exclusiveMaximum": "less than",
+    }
+    got = error.instance if shown != "the value" else "another value"
+    return f"{subject} must be {words[str(error.validator)]} {error.validator_value} (got {got})"
+
+
+def _items(error: ValidationError, subject: str, shown: str) -> str:
+    expected = error.validator_value
+    bound = "at least" if error.validator == "minItems" else "at most"
+    return f"{subject} must contain {bound} {expected} item{'s' if expected != 1 else ''}"
+
+
+def _pattern(error: ValidationError, subject: str, shown: str) -> str:
+    expected = error.validator_value
+    pattern = expected[:-2] + "$" if expected.endswith("\\Z") else expected  # as the schema writes it
+    return f"Invalid value for {subject}: {shown} does not match {pattern}"
+
+
+def _additional(error: ValidationError, subject: str, shown: str) -> str:
+    known = error.schema.get("properties", {})
+    extra = sorted(set(error.instance) - set(known)) if isinstance(error.instance, dict) else []
+    return f"Unknown field(s) {', '.join(extra)} in {subject}; valid fields are: {', '.join(sorted(known))}"
+
+
+def _shape(error: ValidationError, subject: str, shown: str) -> str:
+    return f"Invalid value for {subject}: {shown} is not of an accepted shape"
+
+
+def _other(error: ValidationError, subject: str, shown: str) -> str:
+    detail = error.message if shown != "the value" else str(error.validator)
+    if error.validator == "propertyNames":
+        return f"Invalid key in {subject}: {detail if shown != 'the value' else 'a key is not allowed'}"
+    return f"Invalid value for {subject}: {detail}"
+
+
+_PHRASES: Mapping[str, Phrase] = MappingProxyType(
+    {
+        "type": _type, "enum": _enum, "minLength": _length, "maxLength": _length, "minimum": _bound,
+        "maximum": _bound, "exclusiveMinimum": _bound, "exclusiveMaximum": _bound, "minItems": _items,
+        "maxItems": _items, "pattern": _pattern, "additionalProperties": _additional, "oneOf": _shape,
+        "anyOf": _shape,
+    }
+)  # fmt: skip

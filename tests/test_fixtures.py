@@ -53,6 +53,9 @@ def test_api_error_bodies_match_the_contract_for_their_status() -> None:
     for status, op in operation.items():
         assert_valid_response(op, int(status), errors[status])
     assert errors["413"]["code"] == "payload_too_large"
+    every = ["400", "401", "402", "403", "404", "405", "413", "415", "422", "429", "500", "502", "503"]
+    assert sorted(errors) == every  # every status the fake answers with
+    assert all(set(body) == {"code", "message"} for body in errors.values())
 
 
 def test_job_error_catalogue_has_every_documented_code() -> None:

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+
+import httpx
 import pytest
 
+from mh_mock.audio import render_wav
+from mh_mock.inprocess import MhMock
 from mh_mock.journal import Journal
+from mh_mock.vocabulary import RouteName
 
 
 def _record(
@@ -53,3 +59,46 @@ def test_a_limited_journal_keeps_the_newest_calls_and_counts_on() -> None:
         _record(journal, "account.get")
     assert [c.seq for c in journal] == [2, 3, 4]
     assert journal.last.seq == 4 and len(journal) == 3
+
+
+def test_assertions_say_what_was_expected_and_what_was_seen() -> None:
+    with MhMock() as fake, httpx.Client(headers={"authorization": "Bearer t"}) as http:
+        http.post(f"{fake.api_url}/v1/ai-voice-generator", json={"style": {"prompt": "Hi", "voice_name": "Elon Musk"}})
+        journal = fake.journal
+        [call] = journal.assert_called(RouteName.VOICE_GENERATOR_CREATE, body={"style": {"voice_name": "Elon Musk"}})
+        assert call.status == 200
+        journal.assert_called(RouteName.VOICE_GENERATOR_CREATE, times=1)
+        journal.assert_not_called(RouteName.PROJECTS_DELETE)
+        with pytest.raises(AssertionError) as missing:
+            journal.assert_called(RouteName.MUSIC_GENERATOR_CREATE, body={"duration": 30})
+        assert str(missing.value).startswith(
+            "expected at least one call to music_generator.create with body={'duration': 30}, found 0.\n"
+            "Calls seen:\n  POST https://api.magichour.ai/v1/ai-voice-generator -> 200 "
+            'body={"style":{"prompt":"Hi","voice_name":"Elon Musk"}}'
+        )
+        with pytest.raises(AssertionError, match=r"expected 2 calls to voice_generator\.create, found 1"):
+            journal.assert_called(RouteName.VOICE_GENERATOR_CREATE, times=2)
+        with pytest.raises(AssertionError, match=r"expected no call to voice_generator\.\*, found 1:\n  POST"):
+            journal.assert_not_called("voice_generator.*")
+
+
+def test_entries_keep_binary_bodies_as_size_and_digest_only() -> None:
+    data = render_wav("upload", 1.0)
+    with MhMock() as fake, httpx.Client(headers={"authorization": "Bearer t"}) as http:
+        [item] = http.post(
+            f"{fake.api_url}/v1/files/upload-urls", json={"items": [{"type": "audio", "extension": "wav"}]}
+        ).json()["items"]
+        assert http.put(item["upload_url"], content=data).status_code == 200
+        assert http.put(item["upload_url"].replace("auth-value=", "auth-value=x"), content=data).status_code == 404
+        accepted, refused = fake.journal.filter(RouteName.STORAGE_UPLOAD)
+        assert accepted.body == {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        assert refused.body == {"bytes": len(data)}  # a refused body leaves no trace but its size
+        assert accepted.owner == refused.owner == "t"  # storage calls carry no token: the owner is noted
+
+
+def test_the_journal_is_bounded_by_default() -> None:
+    assert MhMock().journal.limit == 10_000
+    with MhMock(journal_limit=3) as fake, httpx.Client(headers={"authorization": "Bearer t"}) as http:
+        for _ in range(5):
+            http.get(f"{fake.api_url}/v1/account")
+        assert [call.seq for call in fake.journal] == [2, 3, 4]

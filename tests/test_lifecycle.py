@@ -7,6 +7,7 @@ import wave
 
 import pytest
 
+from mh_mock.audio import sniff_audio
 from mh_mock.clock import format_timestamp
 from mh_mock.config import Config, Outcome
 from mh_mock.engine import Engine
@@ -242,3 +243,17 @@ def test_the_clock_never_moves_backwards() -> None:
         engine.controls.advance(-1)
     with pytest.raises(ValueError, match="only moves forward"):
         engine.clock.set(START - 1)
+
+
+def test_every_project_renders_audio_of_its_own() -> None:
+    engine = _engine(seed=3)
+    audio = set()
+    for _ in range(200):
+        project = engine.api.create_music(T, duration=15, prompt="the same prompt")
+        engine.controls.finish(project.id)
+        url = engine.api.get_project(T, project.id)["downloads"][0]["url"]
+        query = dict(part.split("=") for part in url.split("?")[1].split("&"))
+        data = engine.api.download(project.id, "output.wav", query["expires"], query["signature"])
+        assert sniff_audio(data) == "wav"
+        audio.add(data[data.index(b"data") :])  # the samples themselves differ, not only the file's comment
+    assert len(audio) == 200

@@ -41,27 +41,24 @@ def _argument(schema: dict[str, Any]) -> dict[str, Any]:
     """argparse keywords for a field of this JSON Schema."""
     kinds = schema.get("type")
     nullable = isinstance(kinds, list) and "null" in kinds
-    kinds = [k for k in kinds if k != "null"] if isinstance(kinds, list) else [kinds]
-    help_text = schema.get("description", "")
-    if nullable and kinds in (["integer"], ["number"]):
-        kind = "integer" if kinds == ["integer"] else "number"
-        convert = int if kind == "integer" else float
-        return {"type": _nullable(convert), "help": f"{help_text or 'a ' + kind} (null: none)"}
+    kind = ",".join(k for k in kinds if k != "null") if isinstance(kinds, list) else kinds
+    help_text = schema.get("description")
     if "enum" in schema:
-        values = schema["enum"]
-        return {"choices": values, "type": type(values[0]), "help": help_text or None}
-    if kinds == ["integer"]:
-        return {"type": int, "help": help_text or "an integer"}
-    if kinds == ["number"]:
-        return {"type": float, "help": help_text or "a number"}
-    if kinds == ["boolean"]:
-        return {"action": argparse.BooleanOptionalAction, "help": help_text or None}
-    if kinds == ["array"]:
+        return {"choices": schema["enum"], "type": type(schema["enum"][0]), "help": help_text}
+    if kind == "array":
         items = schema.get("items", {})
         return {"action": "append", "choices": items.get("enum"), "help": f"{help_text or 'a value'} (repeatable)"}
-    if kinds == ["string"]:
-        return {"type": str, "help": help_text or None}
-    return {"type": _json_or_text, "help": f"{help_text or 'a value'} (text or JSON)".strip()}
+    if kind == "boolean":
+        return {"action": argparse.BooleanOptionalAction, "help": help_text}
+    convert = _CONVERTERS.get(kind or "")
+    if convert is None:
+        return {"type": _json_or_text, "help": f"{help_text or 'a value'} (text or JSON)"}
+    if nullable:
+        return {"type": _nullable(convert), "help": help_text or f"a {kind}, or null"}
+    return {"type": convert, "help": help_text or (None if kind == "string" else f"a {kind}")}
+
+
+_CONVERTERS: dict[str, Any] = {"integer": int, "number": float, "string": str}
 
 
 def _add_operation(commands: argparse._SubParsersAction[argparse.ArgumentParser], op: Operation) -> None:
@@ -290,14 +287,14 @@ def _engine_options(args: argparse.Namespace) -> dict[str, Any]:
         balance = 10_000 if args.balance is None else args.balance
         options["accounts"] = {token: balance if credits is None else credits for token, credits in args.token}
     if args.queued is not None or args.rendering is not None:
-        from ..config import DEFAULTS
+        from ..config import Config
 
         options["timings"] = {
             endpoint.value: [
                 timing.queued if args.queued is None else args.queued,
                 timing.rendering if args.rendering is None else args.rendering,
             ]
-            for endpoint, timing in DEFAULTS.timings.items()
+            for endpoint, timing in Config().timings.items()
         }
     return options
 

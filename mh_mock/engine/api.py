@@ -22,7 +22,7 @@ from .models import Project, Upload
 from .state import EXTENSIONS, OUTPUT_NAME, PUBLIC
 
 if TYPE_CHECKING:
-    from .engine import Context
+    from .context import Context
 
 __all__ = ["Api"]
 

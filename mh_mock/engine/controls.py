@@ -25,7 +25,7 @@ from .scenarios import RandomFailures, Rule
 from .state import PUBLIC, Tenant
 
 if TYPE_CHECKING:
-    from .engine import Context
+    from .context import Context
 
 __all__ = ["TENANT_OPTIONS", "Controls"]
 

@@ -16,7 +16,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from ..clock import Clock
 from ..config import HTTP_FIXED_OPTIONS, Config, check_option_names
@@ -33,18 +33,9 @@ if TYPE_CHECKING:
     from .persistence import Saver
     from .store import Store
 
-__all__ = ["Context", "Engine", "TransitionStream"]
+__all__ = ["Engine", "TransitionStream"]
 
 logger = logging.getLogger("mh_mock")
-
-
-class Context(Protocol):
-    """What engine operations run against: the current state, inside a transaction."""
-
-    @property
-    def state(self) -> State: ...
-
-    def transaction(self) -> contextlib.AbstractContextManager[State]: ...
 
 
 class TransitionStream:

@@ -28,7 +28,7 @@ from ..vocabulary import Endpoint, Event, Status, Tier
 
 if TYPE_CHECKING:
     from ..schema import SchemaValidator
-    from .engine import Context
+    from .context import Context
 
 __all__ = ["SEED_SCHEMA", "TRUSTED", "SeedPolicy", "apply_seed", "bundled_seeds", "load_seed"]
 

@@ -13,7 +13,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
 
 from .._json import dump_json
 from ..contract import load_contract
@@ -31,7 +30,7 @@ from ..journal import binary_summary
 from ..schema import SchemaValidator
 from ..vocabulary import FaultKind, RouteName
 from .bodies import coerce_query, parse_json, validate
-from .routes import API_ROUTES, STORAGE_ROUTES, Exchange, Route, Surface, upload_path
+from .routes import API_ROUTES, STORAGE_ROUTES, Exchange, Route, RouteTable, Surface, upload_path
 
 if TYPE_CHECKING:
     from ..control.operations import OpContext
@@ -132,18 +131,7 @@ class Dispatcher:
                 self._validators[route] = (SchemaValidator(route.body_schema), ())
             if route.query_schema:
                 self._query_validators[route] = SchemaValidator({"type": "object", "properties": route.query_schema})
-        self._static: dict[str, dict[str, Route]] = {}
-        self._dynamic: list[tuple[tuple[str, ...], dict[str, Route]]] = []
-        for route in routes:
-            if "{" not in route.path:
-                self._static.setdefault(route.path, {})[route.method] = route
-                continue
-            for segments, methods in self._dynamic:
-                if segments == route.segments:
-                    methods[route.method] = route
-                    break
-            else:
-                self._dynamic.append((route.segments, {route.method: route}))
+        self.table = RouteTable(routes)
 
     # ------------------------------------------------------------------ entry points
 
@@ -160,7 +148,7 @@ class Dispatcher:
         self, method: str, path: str, surfaces: frozenset[Surface] = ALL_SURFACES
     ) -> tuple[Route | None, dict[str, str], list[str]]:
         """The route for ``method path`` (or None), its path parameters, and the methods the path allows."""
-        methods, params = self._match(path)
+        methods, params = self.table.lookup(path)
         served = {m: r for m, r in (methods or {}).items() if r.surface in surfaces}
         return served.get(method), params, sorted(served)
 
@@ -348,31 +336,6 @@ class Dispatcher:
             logger.exception("mh-mock could not encode its answer to %s %s", request.method, request.url)
             body = {"code": "internal_server_error", "message": f"mh-mock bug: {type(error).__name__}"}
             return Response(500, dump_json(body), {"content-type": _JSON})
-
-    def _match(self, path: str) -> tuple[dict[str, Route] | None, dict[str, str]]:
-        methods = self._static.get(path)
-        if methods is not None:
-            return methods, {}
-        if not path.startswith("/"):
-            return None, {}
-        segments = path[1:].split("/")  # exact: an extra or trailing slash is another path
-        for template, candidates in self._dynamic:
-            if len(template) != len(segments):
-                continue
-            params = {}
-            for pattern, actual in zip(template, segments, strict=True):
-                if pattern[0] == "{":
-                    if not actual:
-                        break
-                    try:
-                        params[pattern[1:-1]] = unquote(actual, errors="strict") if "%" in actual else actual
-                    except UnicodeDecodeError:  # not a name anything could have: no route
-                        break
-                elif pattern != actual:
-                    break
-            else:
-                return candidates, params
-        return None, {}
 
 
 def _check_json_type(content_type: str | None, *, required: bool = False) -> None:

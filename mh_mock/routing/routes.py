@@ -7,16 +7,27 @@ and return ``(status, body)``; they never see HTTP objects.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from ..vocabulary import RouteName, StrEnum
 
 if TYPE_CHECKING:
     from ..engine.engine import Engine
 
-__all__ = ["API_ROUTES", "STORAGE_ROUTES", "Exchange", "Handler", "Result", "Route", "Surface"]
+__all__ = [
+    "API_ROUTES",
+    "STORAGE_ROUTES",
+    "Exchange",
+    "Handler",
+    "Result",
+    "Route",
+    "RouteTable",
+    "Surface",
+    "upload_path",
+]
 
 
 class Surface(StrEnum):
@@ -76,6 +87,56 @@ class Route:
 
     def __str__(self) -> str:
         return f"{self.method} {self.path}"
+
+
+class RouteTable:
+    """Routes by path: a dict lookup for fixed paths, segment matching for templates (exact: an extra
+    or trailing slash is another path). Paths are percent-encoded; parameters come back decoded."""
+
+    def __init__(self, routes: Iterable[Route]) -> None:
+        self._static: dict[str, dict[str, Route]] = {}
+        self._dynamic: list[tuple[tuple[str, ...], dict[str, Route]]] = []
+        for route in routes:
+            if "{" not in route.path:
+                self._static.setdefault(route.path, {})[route.method] = route
+                continue
+            for segments, methods in self._dynamic:
+                if segments == route.segments:
+                    methods[route.method] = route
+                    break
+            else:
+                self._dynamic.append((route.segments, {route.method: route}))
+
+    def lookup(self, path: str) -> tuple[dict[str, Route] | None, dict[str, str]]:
+        """The routes of ``path`` by method (None if no route has that path) and its parameters."""
+        methods = self._static.get(path)
+        if methods is not None:
+            return methods, {}
+        if not path.startswith("/"):
+            return None, {}
+        segments = path[1:].split("/")
+        for template, candidates in self._dynamic:
+            if len(template) == len(segments):
+                params = _parameters(template, segments)
+                if params is not None:
+                    return candidates, params
+        return None, {}
+
+
+def _parameters(template: tuple[str, ...], segments: list[str]) -> dict[str, str] | None:
+    params = {}
+    for pattern, actual in zip(template, segments, strict=True):
+        if pattern[0] != "{":
+            if pattern != actual:
+                return None
+            continue
+        if not actual:
+            return None
+        try:
+            params[pattern[1:-1]] = unquote(actual, errors="strict") if "%" in actual else actual
+        except UnicodeDecodeError:  # not a name anything could have: no route
+            return None
+    return params
 
 
 # ---------------------------------------------------------------------------- API handlers

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import itertools
 import json
 import subprocess
 import sys
@@ -120,14 +121,14 @@ def test_there_is_no_import_cycle_not_even_a_type_only_one() -> None:
     def visit(node: str, trail: list[str]) -> None:
         for target in graph.get(node, ()):
             if target in trail:
-                cycles.append(trail[trail.index(target) :] + [target])
+                cycles.append([*trail[trail.index(target) :], target])
             elif target in graph and len(trail) < 30:
                 visit(target, [*trail, target])
 
     for start in graph:
         visit(start, [start])
     # a package importing its own submodules (its __init__ re-exporting them) is not a cycle
-    real = [c for c in cycles if not any(b.startswith(a + ".") for a, b in zip(c, c[1:]))]
+    real = [c for c in cycles if not any(b.startswith(a + ".") for a, b in itertools.pairwise(c))]
     assert not real, real[:3]
 
 

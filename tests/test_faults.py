@@ -100,3 +100,12 @@ def test_a_bad_fault_is_refused_with_the_valid_fields(fake: Control) -> None:
         fake.add_fault("reset", rout="projects.get")
     with pytest.raises(ControlError, match="Invalid value for kind: 'explode' is not one of 'latency', 'rate_limit'"):
         fake.add_fault("explode")
+
+
+def test_one_fault_can_be_removed_by_id_and_the_others_stay(fake: Control, client: Client) -> None:
+    first = fake.add_fault("server_error", route="account.get", times=None)
+    second = fake.add_fault("rate_limit", route="projects.get", times=None)
+    assert [f["id"] for f in fake.remove_fault(first["id"])] == [second["id"]]
+    assert client.account()["credits"] == 10_000  # the removed fault no longer strikes
+    with pytest.raises(ControlError, match=f"No fault '{first['id']}'"):
+        fake.remove_fault(first["id"])

@@ -11,7 +11,7 @@ from mh_mock.audio import sniff_audio
 from mh_mock.clock import format_timestamp
 from mh_mock.config import Config, Outcome
 from mh_mock.engine import Engine
-from mh_mock.errors import ConfigError, NotFound, StorageError
+from mh_mock.errors import ConfigError, NotFound, StorageError, Unauthorized
 
 from .contract_check import TIMESTAMP, assert_valid_response
 
@@ -257,3 +257,12 @@ def test_every_project_renders_audio_of_its_own() -> None:
         assert sniff_audio(data) == "wav"
         audio.add(data[data.index(b"data") :])  # the samples themselves differ, not only the file's comment
     assert len(audio) == 200
+
+
+def test_accounts_registered_up_front_are_the_only_ones_under_strict_auth() -> None:
+    engine = _engine(strict_auth=True, accounts={"mhk_live_me": 500})
+    assert engine.api.account_body("mhk_live_me")["credits"] == 500
+    with pytest.raises(Unauthorized):
+        engine.api.account_body("mhk_live_stranger")
+    engine.reset()  # registered again on every reset
+    assert engine.api.account_body("mhk_live_me")["credits"] == 500

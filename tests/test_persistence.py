@@ -278,3 +278,35 @@ def test_a_repeated_reset_with_options_is_what_a_restart_resumes(tmp_path: Path)
         server.reset(strict_auth=True)
     with LiveServer(**options) as server:  # type: ignore[arg-type]
         assert httpx.get(f"{server.url}/v1/account", headers={"authorization": "Bearer stranger"}).status_code == 401
+
+
+def test_a_refund_and_webhook_attempts_made_in_later_calls_survive_a_restart(tmp_path: Path) -> None:
+    """What changes after the call that created a job (its refund, later delivery attempts) is saved too."""
+    attempts: list[int] = []
+
+    def receiver(headers: object, body: bytes) -> int:
+        attempts.append(1)
+        return 500 if len(attempts) == 1 else 200  # the first attempt fails and is retried a second later
+
+    state = tmp_path / "s.db"
+    engine = Engine(Config(progression="poll"), store=Store(state))
+    engine.controls.add_webhook(receiver, "s", ["audio.errored"])
+    project = engine.api.create_voice("t", prompt="x" * 20, voice_name="Elon Musk", outcome="error:invalid_voice")
+    for _ in range(3):  # polls: the job errors in a later call, and is refunded then
+        engine.api.get_project("t", project.id)
+    for _ in range(2):
+        for attempt in engine.take_due_webhooks():
+            status = receiver(attempt.headers, attempt.body)
+            engine.record_webhook(attempt.delivery_id, status, None, attempt.at)
+        engine.controls.advance(1)
+    engine.close()
+    again = Engine(Config(progression="poll"), store=Store(state))
+    try:
+        account = again.controls.account("t")
+        assert (account.credits, account.charged, account.refunded) == (10_000, 2, 2)
+        assert again.api.get_project("t", project.id)["credits_charged"] == 0
+        [delivery] = again.state.hub.deliveries()
+        assert (delivery.state, [a.status for a in delivery.attempts]) == ("delivered", [500, 200])
+        assert again.take_due_webhooks() == []  # nothing is sent twice after a restart
+    finally:
+        again.close()

@@ -88,3 +88,21 @@ def test_force_canceled_skips_rendering_and_fires_nothing() -> None:
     project_id = engine.api.create_voice(TOKEN, prompt="a", voice_name="Elon Musk").id
     engine.controls.force(project_id, "canceled")
     assert statuses == ["queued", "canceled"]
+
+
+def test_failure_ratio_from_the_config_fails_that_share_of_jobs() -> None:
+    every = Engine(Config(failure_ratio=1.0, seed=2))
+    never = Engine(Config(failure_ratio=0.0, seed=2))
+    for engine, expected in ((every, "error"), (never, "complete")):
+        ids = [engine.api.create_voice(TOKEN, prompt="Hi", voice_name="Elon Musk").id for _ in range(5)]
+        engine.controls.finish()
+        assert {engine.controls.project(i).status for i in ids} == {expected}
+
+
+def test_the_voice_prompt_limit_is_inclusive() -> None:
+    engine = Engine(Config())
+    at_limit = engine.api.create_voice(TOKEN, prompt="x" * 1000, voice_name="Elon Musk")
+    over = engine.api.create_voice(TOKEN, prompt="x" * 1001, voice_name="Elon Musk")
+    engine.controls.finish()
+    assert engine.controls.project(at_limit.id).status == "complete"
+    assert engine.controls.project(over.id).outcome.code == "text_too_long"

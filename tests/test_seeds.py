@@ -104,3 +104,14 @@ def test_a_seed_beats_the_standalone_profile() -> None:
     assert engine.state.default.progression == "poll"  # mh-mock serve's clock progression is only a default
     engine = Engine(standalone_config("http://127.0.0.1:1", preload=seed, progression="clock"))
     assert engine.state.default.progression == "clock"  # but an explicit --progression beats the seed
+
+
+def test_seeded_error_projects_keep_their_code_and_blank_tokens_are_refused() -> None:
+    engine = Engine(Config(preload="every-status"))
+    assert engine.controls.project("cuid-error").outcome.code == "text_too_long"
+    body = engine.state.project_body(engine.controls.project("cuid-error"))
+    assert body["error"] == {"message": "The text is longer than the 1000 characters this voice model accepts",
+                             "code": "text_too_long"}  # fmt: skip
+    for blank in ("", "   ", "\t"):
+        with pytest.raises(ConfigError, match="a token must be a non-blank string"):
+            engine.controls.add_account(blank)

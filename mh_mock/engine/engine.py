@@ -185,8 +185,13 @@ class Engine:
                 config = config.under(seed["config"])
         state = self._build(config)
         state.seed_options = dict(seed.get("config", {})) if seed is not None else {}
+        staging = _Staging(state)
+        if config.failure_ratio:
+            Controls(staging).set_random_failures(config.failure_ratio)
+        for token, credits in config.accounts.items():
+            Controls(staging).add_account(token, credits)
         if seed is not None:
-            apply_seed(_Staging(state), seed)
+            apply_seed(staging, seed)
         with self.lock:
             previous, self.state = getattr(self, "state", None), state
             try:

@@ -137,9 +137,11 @@ export function fieldFor(name, schema, {required = false, label = humanize(name)
     else input.value = "";
     if (input._resetNull) input._resetNull();
   };
-  const labelNode = input.tagName === "FIELDSET"
-    ? h("span", {class: "label", id: `${id}-label`}, label, required ? h("span", {class: "req", "aria-hidden": "true"}, " *") : null)
-    : h("label", {for: id}, label, required ? h("span", {class: "req", "aria-hidden": "true"}, " *") : null);
+  // the required mark sits outside the <label>, so the accessible name is the field's name alone
+  const mark = required ? h("span", {class: "req", "aria-hidden": "true", title: "required"}, "*") : null;
+  const labelNode = h("div", {class: "label-row"}, input.tagName === "FIELDSET"
+    ? h("span", {class: "label", id: `${id}-label`}, label)
+    : h("label", {for: id}, label), mark);
   if (input.tagName === "FIELDSET") input.setAttribute("aria-labelledby", `${id}-label`);
   const node = h("div", {class: `field${input.type === "checkbox" ? " field-check" : ""}`},
     labelNode, h("div", {class: "control"}, input, extra), hintId ? h("small", {id: hintId, class: "hint"}, hint) : null);

@@ -66,10 +66,10 @@ export function journalSection(ctx, root) {
       "aria-label": `Show bodies of call ${call.seq}`}, "▸");
     const detail = h("tr", {id: detailId, class: "call-detail", hidden: true},
       h("td", {colspan: "9"}, h("div", {class: "grid two"},
-        h("div", null, h("h4", null, "Request"), h("p", {class: "mono small break"}, `${call.method} ${call.url}`), jsonBlock(call.body ?? null, "Request body")),
+        h("div", null, h("h4", null, "Request"), h("p", {class: "mono small break"}, `${call.method} ${call.url}`), call.body === null || call.body === undefined ? h("p", {class: "muted small"}, "(no body)") : jsonBlock(call.body, "Request body")),
         h("div", null, h("h4", null, "Answer"),
           h("p", {class: "small"}, call.status ? `HTTP ${call.status}` : "no answer reached the client", call.fault ? ` · fault: ${call.fault}` : "", call.handled === false ? " · not handled by the engine" : ""),
-          jsonBlock(call.response ?? null, "Answer body")))));
+          call.response === null || call.response === undefined ? h("p", {class: "muted small"}, "(no body)") : jsonBlock(call.response, "Answer body")))));
     toggle.addEventListener("click", () => {
       const open = detail.hidden;
       detail.hidden = !open;

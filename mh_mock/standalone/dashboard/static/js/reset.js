@@ -13,7 +13,7 @@ export function resetSection(ctx, root, afterReset) {
   const seedField = {
     name: "preload",
     input: seedSelect,
-    node: h("div", {class: "field"}, h("label", {for: seedId}, "Seed"), h("div", {class: "control"}, seedSelect)),
+    node: h("div", {class: "field"}, h("label", {for: seedId}, "Bundled seed"), h("div", {class: "control"}, seedSelect)),
     read: () => seedSelect.value || undefined,
     reset: () => (seedSelect.value = ""),
   };
@@ -23,6 +23,7 @@ export function resetSection(ctx, root, afterReset) {
     fields: ["preload", ...Object.keys(ops.reset.body.properties).filter((n) => n !== "preload")],
     primary: ["preload", "progression", "frozen_clock", "starting_balance"],
     custom: {preload: seedField},
+    labels: {seed: "RNG seed"},
     submit: "Reset…",
     buttonClass: "danger",
     moreLabel: "More options (every Config option a reset takes)",

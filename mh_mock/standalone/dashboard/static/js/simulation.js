@@ -44,6 +44,7 @@ export function simulationSection(ctx, root) {
   const noFaults = h("p", {class: "muted small"}, "No faults: every call is answered normally.");
   const addFault = operationForm(ops.add_fault, {
     primary: ["kind", "route", "times", "nth", "status", "retry_after", "seconds"],
+    labels: {seconds: "Delay (s)"}, // "Seconds" is the clock's Advance field
     submit: "Add fault",
     onSubmit: (body) => ctx.act(`Fault added: ${body.kind}`, () => admin.run(ops.add_fault, {body})),
   });

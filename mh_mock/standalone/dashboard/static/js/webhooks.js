@@ -3,6 +3,11 @@
 import {badge, fill, h, httpKind, jsonBlock, syncChildren, timeOf} from "./dom.js";
 import {operationForm} from "./forms.js";
 
+/** "127.0.0.1:9000/webhooks/magic-hour" (the scheme says nothing; the whole URL is the title). */
+function shortUrl(url) {
+  return url.replace(/^https?:\/\//, "");
+}
+
 export function webhooksSection(ctx, root) {
   const {admin, ops} = ctx;
   let endpointsById = new Map();
@@ -26,33 +31,31 @@ export function webhooksSection(ctx, root) {
   const deliverNow = h("button", {type: "button"}, "Send due webhooks now");
   deliverNow.addEventListener("click", () => ctx.try("Sent every due webhook", () => admin.run(ops.deliver_webhooks)));
 
-  fill(root, h("div", {class: "grid two-one"},
-    h("div", null,
-      h("div", {class: "heading-row"}, h("h3", null, "Deliveries"), deliverNow),
-      h("div", {class: "scroll"}, table), noDeliveries),
-    h("div", null,
-      h("h3", null, "Endpoints"), endpoints, noEndpoints,
-      h("details", {class: "more-block"}, h("summary", null, "Add an endpoint"), add.form))));
+  fill(root,
+    h("h3", null, "Endpoints"), endpoints, noEndpoints,
+    h("details", {class: "more-block"}, h("summary", null, "Add an endpoint"), add.form),
+    h("div", {class: "heading-row"}, h("h3", null, "Deliveries"), deliverNow),
+    h("div", {class: "scroll tall"}, table), noDeliveries);
 
   function renderDelivery(d) {
     const endpoint = endpointsById.get(d.endpoint_id);
     const attempts = d.attempts.length
-      ? h("ol", {class: "attempts"}, d.attempts.map((a) => h("li", null, timeOf(a.at), " ",
-        a.status !== null && a.status !== undefined ? badge(String(a.status), httpKind(a.status)) : badge("no answer", "bad"),
+      ? h("ol", {class: "attempts", "aria-label": `${d.attempts.length} attempt${d.attempts.length === 1 ? "" : "s"}`}, d.attempts.map((a) => h("li", null,
+        h("span", {class: "nowrap"}, timeOf(a.at), " ", a.status !== null && a.status !== undefined ? badge(String(a.status), httpKind(a.status)) : badge("no answer", "bad")),
         a.error ? h("span", {class: "small error-text"}, " ", a.error) : null)))
       : h("span", {class: "muted small"}, "none yet");
     const redeliver = h("button", {type: "button", class: "small", "aria-label": `Redeliver ${d.id}`}, "Redeliver");
     redeliver.addEventListener("click", () => ctx.try(`Redelivering ${d.event}`, () => admin.run(ops.redeliver, {params: {id: d.id}})));
     return h("tr", null,
       h("td", null, h("strong", null, d.event), h("div", {class: "muted small mono"}, d.id),
-        d.redelivery_of ? h("div", {class: "small"}, "redelivery of ", h("span", {class: "mono"}, d.redelivery_of)) : null),
+        d.redelivery_of ? h("div", {class: "small"}, "redelivery of ", h("span", {class: "mono"}, d.redelivery_of)) : null,
+        h("details", {class: "payload"}, h("summary", null, "Payload"), jsonBlock(d.payload, `Payload of ${d.id}`))),
       h("td", null, h("span", {class: "mono small"}, d.project_id)),
-      h("td", null, h("span", {class: "mono small break"}, endpoint ? endpoint.url : d.endpoint_id)),
+      h("td", null, h("span", {class: "mono small endpoint", title: endpoint ? endpoint.url : d.endpoint_id}, endpoint ? shortUrl(endpoint.url) : d.endpoint_id)),
       h("td", null, badge(d.state)),
       h("td", {class: "attempts-cell"}, attempts),
       h("td", null, d.next_attempt_at ? timeOf(d.next_attempt_at) : h("span", {class: "muted"}, "—")),
-      h("td", {class: "row-actions"}, h("div", {class: "buttons"}, redeliver,
-        h("details", {class: "payload"}, h("summary", null, "Payload"), jsonBlock(d.payload, `Payload of ${d.id}`)))));
+      h("td", {class: "row-actions"}, redeliver));
   }
 
   return {

@@ -247,7 +247,7 @@ def test_lists_projects_and_shows_new_ones_without_reload(fresh: LiveServer, ope
     expect(page.locator("#connection")).to_have_text("live")
     page.evaluate("window.__sameDocument = true")
     second = _create(fresh, name="second one")
-    expect(_row(page, "projects-table", second)).to_be_visible()
+    expect(_row(page, "projects-table", second)).to_be_visible(timeout=3000)  # the page polls every second
     assert page.evaluate("window.__sameDocument") is True  # no reload
     expect(_row(page, "journal-table", second)).to_contain_text("voice_generator.create")
     _shoot(page, tmp_path, "projects")
@@ -317,6 +317,23 @@ def test_finish_cancel_delete_play_and_download(fresh: LiveServer, open_page: An
     assert Path(download.value.path()).read_bytes()[:4] == b"RIFF"
     assert download.value.suggested_filename == f"{done}.wav"
     _shoot(page, tmp_path, "actions")
+
+
+@pytest.mark.slow
+def test_audio_plays_under_another_loopback_name(fresh: LiveServer, open_page: Any) -> None:
+    """Download URLs name the public URL (127.0.0.1); a tab on localhost fetches them from its own origin."""
+    expect = _expect()
+    project_id = _create(fresh)
+    fresh.finish(project_id)
+    other = fresh.url.replace("127.0.0.1", "localhost")
+    page, watch = open_page(other)
+    row = _row(page, "projects-table", project_id)
+    expect(row.get_by_role("link", name=f"Download {project_id}")).to_have_attribute(
+        "href", re.compile("^" + re.escape(other + "/outputs/"))
+    )
+    row.get_by_role("button", name=f"Play {project_id}").click()
+    page.wait_for_function("() => document.getElementById('player').readyState >= 1", timeout=EXPECT_TIMEOUT)
+    assert any(r.url.startswith(other + "/outputs/") for r in watch.requests)
 
 
 @pytest.mark.slow
@@ -571,7 +588,7 @@ def test_admin_token_is_asked_for_and_sent_as_a_header(open_page: Any) -> None:
         project_id = _create(guarded)
         page, watch = open_page(guarded.url)
         watch.tolerated.append(re.compile(r"status of 403"))  # the wrong token below, on purpose
-        dialog = page.get_by_role("dialog", name="Admin token")
+        dialog = page.get_by_role("dialog", name="Unlock the admin API")
         expect(dialog).to_be_visible()
         dialog.get_by_label("Admin token").fill("wrong")
         dialog.get_by_role("button", name="Use token").click()
@@ -618,7 +635,7 @@ def test_screenshot_of_a_realistic_state(fresh: LiveServer, open_page: Any, tmp_
         greeting = _create(fresh, name="Support greeting", prompt="Thanks for calling, please hold.")
         fresh.advance(1.5)
         queued = _create(fresh, name="Voicemail", prompt="Leave a message after the tone.")
-        fresh.add_fault("rate_limit", route="projects.get", nth=2, retry_after=5, times=None)
+        fresh.add_fault("rate_limit", route="projects.get", nth=2, retry_after=5, times=3)
         fresh.add_scenario("error:invalid_voice", prompt_contains="[fail]")
         with _api(fresh) as http:
             for project_id in (intro, welcome, intro, greeting):

@@ -74,8 +74,11 @@ function askForToken(message) {
   needToken = true;
   setConnection("needs the admin token", "warn");
   const dialog = $("token-dialog");
-  $("token-problem").textContent = message && token.get() ? `The server refused the token: ${message}` : "";
-  if (!dialog.open) dialog.showModal();
+  if (dialog.open) return; // already asking (parallel calls all answer 403)
+  const refused = Boolean(message && token.get());
+  if (refused) token.clear(); // a refused token is not sent again
+  $("token-problem").textContent = refused ? `The server refused the token: ${message}` : "";
+  dialog.showModal();
   $("token-input").focus();
 }
 
@@ -93,6 +96,13 @@ function setupTokenDialog() {
     start();
   });
   $("token-button").addEventListener("click", () => askForToken(""));
+  dialog.addEventListener("close", () => {
+    // closed without a new token (Escape) while one is kept: carry on with it
+    if (needToken && token.get()) {
+      needToken = false;
+      start();
+    }
+  });
 }
 
 // ---------------------------------------------------------------- polling

@@ -101,7 +101,10 @@ export function localUrl(url, publicUrl) {
  * Keep ``container``'s children in step with ``items``: a child is re-rendered only when its
  * item's signature changed, so focus, open <details> and playing audio survive a poll.
  */
-export function syncChildren(container, items, keyOf, signatureOf, render, fixed = 0) {
+export function syncChildren(container, items, keyOf, signatureOf, render) {
+  // leading children without a key (a <caption>, a <thead>) stay first
+  let fixed = 0;
+  while (fixed < container.children.length && container.children[fixed].dataset.key === undefined) fixed += 1;
   const old = new Map();
   for (const child of container.children) if (child.dataset.key !== undefined) old.set(child.dataset.key, child);
   const wanted = items.map((item) => {
@@ -119,7 +122,6 @@ export function syncChildren(container, items, keyOf, signatureOf, render, fixed
     return node;
   });
   for (const gone of old.values()) gone.remove();
-  // ``fixed`` leading children (a <thead>, say) stay first
   wanted.forEach((node, index) => {
     const at = container.children[fixed + index];
     if (at !== node) container.insertBefore(node, at || null);

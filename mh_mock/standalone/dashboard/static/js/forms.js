@@ -120,7 +120,7 @@ export function fieldFor(name, schema, {required = false, label = humanize(name)
   }
 
   if (nullable && !Array.isArray(schema.enum) && input.tagName === "INPUT" && input.type !== "text") {
-    const nullBox = h("input", {type: "checkbox", id: `${id}-null`});
+    const nullBox = h("input", {type: "checkbox", id: `${id}-null`, "aria-label": `${label}: send null`});
     nullBox.addEventListener("change", () => (input.disabled = nullBox.checked));
     extra = h("label", {class: "check null"}, nullBox, "null");
     const readValue = read;

@@ -91,7 +91,7 @@ export function journalSection(ctx, root) {
 
   function render() {
     const newestFirst = entries.slice().reverse();
-    syncChildren(table, newestFirst, (c) => c.seq, () => "", renderCall, 1);
+    syncChildren(table, newestFirst, (c) => c.seq, () => "", renderCall);
     empty.hidden = entries.length > 0;
     table.hidden = entries.length === 0;
     count.textContent = `${entries.length} call${entries.length === 1 ? "" : "s"} shown${paused ? " (paused)" : ""}`;

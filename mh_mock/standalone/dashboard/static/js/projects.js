@@ -51,6 +51,7 @@ export function projectsSection(ctx, root) {
     if (player.getAttribute("src")) playing.textContent = "This audio could not be played (its URL may have expired or the project was deleted).";
   });
   const detailInfo = h("div", {class: "detail-info"});
+  const playerBox = h("div", {class: "player", hidden: true}, player, playing);
   const forceForm = operationForm(ops.force, {
     submit: "Force now",
     intro: "Move the project to a status now (error: with a code and message).",
@@ -65,7 +66,7 @@ export function projectsSection(ctx, root) {
   const detailTitle = h("h3", {id: "project-detail-title"}, "Project details");
   const detail = h("section", {class: "detail", "aria-labelledby": "project-detail-title", id: "project-detail"},
     detailTitle, detailInfo,
-    h("div", {class: "player"}, player, playing),
+    playerBox,
     steering);
 
   const create = operationForm(ops.create_project, {
@@ -93,6 +94,7 @@ export function projectsSection(ctx, root) {
     const url = project.downloads && project.downloads[0] && localUrl(project.downloads[0].url, ctx.config.url);
     if (!url) return;
     player.src = url;
+    playerBox.hidden = false;
     playing.textContent = `Playing ${project.id}`;
     player.play().catch((error) => (playing.textContent = `Could not play: ${error.message}`));
   }
@@ -142,6 +144,8 @@ export function projectsSection(ctx, root) {
     if (signature === lastDetail) return;
     lastDetail = signature;
     steering.hidden = !p || isTerminal(p);
+    // the player shows for a project with audio, and stays while something is loaded in it
+    playerBox.hidden = !(p && !isDeleted(p) && p.downloads && p.downloads.length) && !player.getAttribute("src");
     if (!p) {
       fill(detailTitle, "Project details");
       fill(detailInfo, h("p", {class: "muted"}, selectedId ? `Project ${selectedId} is gone (after a reset).` : "Choose a project (its id) to see its timeline, play its audio, or force an outcome."));

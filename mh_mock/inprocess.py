@@ -1,12 +1,12 @@
 """In-process mode: the fake behind respx, for every httpx client in the process.
 
-:class:`MhMock` registers a respx router on respx's default (httpcore) mocker, whose handler
-hands requests for the fake's hosts to the shared :class:`~mh_mock.routing.dispatch.Dispatcher`.
-Because it works at the httpcore layer, fresh ``httpx.Client()`` instances (which the official
-SDK uses for uploads and downloads) are intercepted, while in-memory transports (Starlette's
-``TestClient``, ``httpx.ASGITransport``, ``httpx.MockTransport``) never are; and it stacks with
-respx's own ``respx_mock`` fixture (each router answers for its hosts) and with pytest-httpx.
-No socket is opened.
+:class:`MhMock` registers a respx router on the mocker of :mod:`mh_mock.interception` (httpx's
+network transports), whose handler hands requests for the fake's hosts to the shared
+:class:`~mh_mock.routing.dispatch.Dispatcher`. So fresh ``httpx.Client()`` instances (which the
+official SDK uses for uploads and downloads) are intercepted, while in-memory transports
+(Starlette's ``TestClient``, ``httpx.ASGITransport``, ``httpx.MockTransport``) never are; and it
+stacks with respx's own ``respx_mock`` fixture (each router answers for its hosts) and with
+pytest-httpx. No socket is opened.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from .engine.engine import Engine
 from .engine.faults import Fault
 from .engine.hub import Outgoing
 from .engine.seeds import TRUSTED
+from .interception import NAME
 from .journal import Journal
 from .routing.dispatch import Dispatcher, Request
 from .routing.routes import Surface
@@ -144,7 +145,7 @@ class MhMock(Control):
 
     def _refuse_overlap(self) -> None:
         """Two fakes on one host cannot both answer: refuse the second one clearly."""
-        routers = list(Mocker.registry["httpcore"].routers)
+        routers = [*Mocker.registry[NAME].routers, *Mocker.registry["httpcore"].routers]
         if not self._owns_router:
             routers.append(self.router)
         for router in routers:
@@ -328,7 +329,7 @@ class _FakeRouter(respx.MockRouter):
     the journal records calls); other requests go to the routes a user added to it, or on."""
 
     def __init__(self, fake: MhMock) -> None:
-        super().__init__(assert_all_called=False, assert_all_mocked=fake._assert_all_mocked)  # default: httpcore
+        super().__init__(assert_all_called=False, assert_all_mocked=fake._assert_all_mocked, using=NAME)
         self.fake = fake
 
     def handler(self, request: httpx.Request) -> httpx.Response:

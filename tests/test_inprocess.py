@@ -91,6 +91,14 @@ def test_pytest_httpx_beside_the_fake(httpx_mock, mh_sdk):
     assert result.status == "complete"
 
 
+@pytest.mark.httpx_mock(should_mock=lambda request: request.url.host not in FAKE_HOSTS)
+def test_the_fake_first_then_pytest_httpx(mh_sdk, httpx_mock):
+    created = mh_sdk.v1.ai_voice_generator.create(style={"prompt": "Hi", "voice_name": "Elon Musk"})
+    httpx_mock.add_response(url="https://other.example/ping", json={"pong": True})
+    assert httpx.get("https://other.example/ping").json() == {"pong": True}
+    assert mh_sdk.v1.audio_projects.get(id=created.id).status == "queued"
+
+
 def test_unknown_hosts_are_refused_with_a_hint(mh_mock):
     with pytest.raises(AssertionError, match="passthrough_hosts"):
         httpx.get("https://unmocked.example/")
@@ -142,3 +150,19 @@ def test_overlapping_fakes_restore_httpx_whatever_order_they_stop_in() -> None:
     assert default_transport.create_ssl_context is not original  # the second still shares
     second.stop()
     assert default_transport.create_ssl_context is original
+
+
+def _context(client: httpx.Client) -> object:
+    return client._transport._pool._ssl_context  # type: ignore[attr-defined]
+
+
+def test_consecutive_fakes_share_one_ssl_context_and_restore_httpx_between_them() -> None:
+    """Each test's fake stops; the next one must not pay ~20 ms to load the CA bundle again."""
+    original = default_transport.create_ssl_context
+    with MhMock(), httpx.Client() as first:
+        shared = _context(first)
+    assert default_transport.create_ssl_context is original
+    with httpx.Client() as outside, httpx.Client() as other:
+        assert _context(outside) is not _context(other)  # outside a fake, httpx is itself again
+    with MhMock(), httpx.Client() as second:
+        assert _context(second) is shared

@@ -27,50 +27,62 @@ __all__ = ["NAME", "TransportMocker"]
 NAME = "mh-mock-transport"
 
 
-class TransportMocker(Mocker):
-    """A respx mocker at httpx's network transports (``respx.MockRouter(using=NAME)``)."""
+def _transport_mocker() -> type[Mocker]:
+    """The mocker class, defined once per process: respx keeps a registry of mocker names, and a
+    module imported again (pytest's pytester does that) must reuse the class it registered."""
+    registered = Mocker.registry.get(NAME)
+    if registered is not None:
+        return registered
 
-    name = NAME
-    targets: ClassVar[list[str]] = [
-        "httpx._transports.default.HTTPTransport",
-        "httpx._transports.default.AsyncHTTPTransport",
-    ]
-    target_methods: ClassVar[list[str]] = ["handle_request", "handle_async_request"]
+    class TransportMocker(Mocker):
+        """A respx mocker at httpx's network transports (``respx.MockRouter(using=NAME)``)."""
 
-    @classmethod
-    def mock(cls, spec: Callable[..., Any]) -> Callable[..., Any]:
-        """Wrap ``spec``, the method in place now: httpx's own, or another library's patch of it
-        (pytest-httpx's), which then gets the requests that are not the fake's."""
-        if getattr(spec, "_mh_mock_interceptor", False):  # already ours: never wrap twice
-            return spec
-        # another library patched httpx first (pytest-httpx): requests that are not ours go to it
-        layered = getattr(spec, "__module__", "") != "httpx._transports.default"
-        if inspect.iscoroutinefunction(spec):
+        name = NAME
+        targets: ClassVar[list[str]] = [
+            "httpx._transports.default.HTTPTransport",
+            "httpx._transports.default.AsyncHTTPTransport",
+        ]
+        target_methods: ClassVar[list[str]] = ["handle_request", "handle_async_request"]
 
-            async def handle_async_request(transport: Any, request: httpx.Request) -> httpx.Response:
-                await request.aread()
-                try:
-                    return await cls.async_handler(request)  # type: ignore[no-any-return,no-untyped-call]
-                except PassThrough:
-                    return await spec(transport, request)  # type: ignore[no-any-return]
-                except AllMockedAssertionError:
-                    if layered or HTTPCoreMocker.routers:  # respx_mock or another mock answers (or refuses) it
+        @classmethod
+        def mock(cls, spec: Callable[..., Any]) -> Callable[..., Any]:
+            """Wrap ``spec``, the method in place now: httpx's own, or another library's patch of it
+            (pytest-httpx's), which then gets the requests that are not the fake's."""
+            if getattr(spec, "_mh_mock_interceptor", False):  # already ours: never wrap twice
+                return spec
+            # another library patched httpx first (pytest-httpx): requests that are not ours go to it
+            layered = getattr(spec, "__module__", "") != "httpx._transports.default"
+            if inspect.iscoroutinefunction(spec):
+
+                async def handle_async_request(transport: Any, request: httpx.Request) -> httpx.Response:
+                    await request.aread()
+                    try:
+                        return await cls.async_handler(request)  # type: ignore[no-any-return,no-untyped-call]
+                    except PassThrough:
                         return await spec(transport, request)  # type: ignore[no-any-return]
+                    except AllMockedAssertionError:
+                        if layered or HTTPCoreMocker.routers:  # respx_mock or another mock answers (or refuses) it
+                            return await spec(transport, request)  # type: ignore[no-any-return]
+                        raise
+
+                handle_async_request._mh_mock_interceptor = True  # type: ignore[attr-defined]
+                return handle_async_request
+
+            def handle_request(transport: Any, request: httpx.Request) -> httpx.Response:
+                request.read()
+                try:
+                    return cls.handler(request)  # type: ignore[no-any-return,no-untyped-call]
+                except PassThrough:
+                    return spec(transport, request)  # type: ignore[no-any-return]
+                except AllMockedAssertionError:
+                    if layered or HTTPCoreMocker.routers:
+                        return spec(transport, request)  # type: ignore[no-any-return]
                     raise
 
-            handle_async_request._mh_mock_interceptor = True  # type: ignore[attr-defined]
-            return handle_async_request
+            handle_request._mh_mock_interceptor = True  # type: ignore[attr-defined]
+            return handle_request
 
-        def handle_request(transport: Any, request: httpx.Request) -> httpx.Response:
-            request.read()
-            try:
-                return cls.handler(request)  # type: ignore[no-any-return,no-untyped-call]
-            except PassThrough:
-                return spec(transport, request)  # type: ignore[no-any-return]
-            except AllMockedAssertionError:
-                if layered or HTTPCoreMocker.routers:
-                    return spec(transport, request)  # type: ignore[no-any-return]
-                raise
+    return TransportMocker
 
-        handle_request._mh_mock_interceptor = True  # type: ignore[attr-defined]
-        return handle_request
+
+TransportMocker = _transport_mocker()

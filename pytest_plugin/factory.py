@@ -23,7 +23,12 @@ class Factory:
     """
 
     def __init__(self, control: Control, token: str, seed: int) -> None:
-        from faker import Faker
+        try:
+            from faker import Faker
+        except ImportError:
+            raise RuntimeError(
+                "mh_factory makes its data with Faker, an optional dependency: pip install 'mh-mock[factory]'"
+            ) from None
 
         self.control = control
         self.token = token

@@ -200,3 +200,13 @@ def test_it(mh_mock, mh_factory):
 """
     )
     pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=1)
+
+
+def test_the_factory_says_how_to_get_faker_when_it_is_missing(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest("import sys\nsys.modules['faker'] = None  # as if mh-mock[factory] were not installed\n")
+    pytester.makepyfile("def test_it(mh_factory):\n    pass\n")
+    result = pytester.runpytest("-p", "no:faker", "-p", "no:randomly")
+    result.assert_outcomes(errors=1)
+    assert "mh_factory makes its data with Faker, an optional dependency: pip install 'mh-mock[factory]'" in str(
+        result.stdout
+    )

@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
 from mh_mock.contract import openapi_document
+from mh_mock.control.operations import ADMIN_PREFIX, OPERATIONS
 from mh_mock.standalone.threaded import LiveServer
 
 from .contract_check import EXTRA_STATUSES, assert_valid_response
@@ -153,3 +154,53 @@ def test_fuzzed_requests_get_documented_answers_and_never_a_5xx(
         assert min(statuses) < 300, f"no valid request succeeded: {sorted(set(statuses))}"
     else:
         assert max(statuses) >= 400, f"no invalid request was refused: {sorted(set(statuses))}"
+
+
+@pytest.fixture(scope="module")
+def admin_server() -> Any:
+    """A server of its own: fuzzed admin calls reset it, move its clock, add faults."""
+    with LiveServer(frozen_clock=True, progression="poll") as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def admin_schema(admin_server: LiveServer) -> Any:
+    return schemathesis.openapi.from_url(f"{admin_server.url}/openapi.json", timeout=10)
+
+
+def _refused_by_http(response: Any) -> bool:
+    """uvicorn's own answer to a request line it cannot parse (it never reaches the app)."""
+    return response.status_code == 400 and response.content == b"Invalid HTTP request received."
+
+
+ADMIN_OPERATIONS = [(op.method, ADMIN_PREFIX + op.path) for op in OPERATIONS]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("method", "path"), ADMIN_OPERATIONS, ids=[f"{m} {p}" for m, p in ADMIN_OPERATIONS])
+def test_fuzzed_admin_calls_are_refused_with_a_4xx_and_never_a_5xx(
+    admin_server: LiveServer, method: str, path: str
+) -> None:
+    """Every admin body is a real schema in /openapi.json: schemathesis generates from it, valid and not."""
+    schema = schemathesis.openapi.from_url(f"{admin_server.url}/openapi.json", timeout=10)
+    operation = schema[path][method]
+    headers = {"content-type": "application/json"}
+    strategy = st.one_of(
+        operation.as_strategy(generation_mode=GenerationMode.POSITIVE),
+        operation.as_strategy(generation_mode=GenerationMode.NEGATIVE),
+    )
+    statuses: list[int] = []
+
+    @settings(max_examples=6, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
+    @given(case=strategy)
+    def run(case: Any) -> None:
+        response = case.call(base_url=admin_server.url, headers=headers, timeout=10)
+        statuses.append(response.status_code)
+        assert response.status_code < 500, (case.body, response.text)
+        if response.status_code >= 400 and not _refused_by_http(response):
+            assert _error_shaped(response), response.text
+        if path.endswith("/reset") and response.status_code == 200:
+            admin_server.reset()  # keep the server small for the next case
+
+    run()
+    assert statuses

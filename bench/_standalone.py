@@ -205,6 +205,15 @@ def check_answers(servers: list[Server]) -> None:
             )
 
 
+def fake_state(server: Server) -> str:
+    """The fake's own counters, from its documented admin route (informational)."""
+    try:
+        state = httpx.get(f"{server.url}/mh-mock-api/state", timeout=30).json()
+        return f"{server.key} {state.get('projects', '?'):,} projects, {state.get('accounts', '?'):,} accounts"
+    except (httpx.HTTPError, ValueError, TypeError) as error:
+        return f"{server.key} unknown ({error.__class__.__name__})"
+
+
 def measure(s: Settings, table: Table, servers: list[Server]) -> None:
     if shutil.which("wrk") is None:
         unavailable_all(
@@ -285,10 +294,13 @@ def measure(s: Settings, table: Table, servers: list[Server]) -> None:
         f"the fake as started writes an access-log line per request to stdout (here a file): "
         f"{'yes' if access_lines else 'no'} ({access_lines:,} GET lines); the floors run with log_level='warning'"
     )
-    mismatched = [f"{s.key} loaded {s.loaded()}" for s in servers if s.role != "prism" and s.loaded() != s.stack]
+    mismatched = [f"{x.key} loaded {x.loaded()}" for x in servers if x.role != "prism" and x.loaded() != x.stack]
     if mismatched:
         table.note("WARNING: a server did not run on its stack: " + "; ".join(mismatched))
     table.note(f"standalone requests served: {', '.join(f'{k} {v:,}' for k, v in total.items())}")
+    table.note(
+        "fake state after the load (GET /mh-mock-api/state): " + "; ".join(fake_state(server) for server in fake_logs)
+    )
     if any(bad.values()):
         table.note(
             "WARNING: non-2xx answers or socket errors (throughput suspect): "

@@ -8,14 +8,16 @@ write with respx instead: a bare respx router with an httpx client (sharing one 
 the floor is not inflated by SSL setup), with and without the SDK client on top. A test with no
 fixture gives pytest's own per-test cost (in the notes).
 
-Start-up cost: ``pytest --co`` in an empty directory, with every installed plugin and with
-``-p no:mh_mock`` (and ``-p no:faker``, the Faker plugin that the package's dependency brings).
+Start-up cost: the CPU time of ``pytest --co`` in an empty directory, with every installed plugin
+and with ``-p no:mh_mock`` (and ``-p no:faker``, the Faker plugin that the package's dependency
+brings). CPU time, not wall time: on a shared machine, start-up wall time is mostly waiting.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -29,8 +31,8 @@ from _common import Settings, Table, fake_at_most, ms, progress
 
 M_FIX_SDK = "per-test cost (setup+call+teardown): mh_sdk vs bare respx router + SDK client"
 M_FIX_CLIENT = "per-test cost (setup+call+teardown): mh_client vs bare respx router + httpx.Client"
-M_START_MH = "pytest start-up (empty dir, --co): all plugins vs -p no:mh_mock"
-M_START_ALL = "pytest start-up (empty dir, --co): all plugins vs -p no:mh_mock -p no:faker"
+M_START_MH = "pytest start-up CPU time (empty dir, --co): all plugins vs -p no:mh_mock"
+M_START_ALL = "pytest start-up CPU time (empty dir, --co): all plugins vs -p no:mh_mock -p no:faker"
 MEASUREMENTS = [M_FIX_SDK, M_FIX_CLIENT, M_START_MH, M_START_ALL]
 
 KINDS = ("mh_sdk", "mh_client", "bare_sdk", "bare_client", "empty")
@@ -40,22 +42,48 @@ CONFTEST = '''
 
 import json
 import os
+import resource
+import time
 
 import httpx
 import pytest
 import respx
 
-_DURATIONS = {}
+_WALL = {}  # the reports' durations (wall clock)
+_CPU = {}  # this process's CPU time over the same three phases
 _SSL = httpx.create_ssl_context()  # one context for the floor clients, like MhMock's shared one
 
 
 def pytest_runtest_logreport(report):
-    _DURATIONS[report.nodeid] = _DURATIONS.get(report.nodeid, 0.0) + report.duration
+    _WALL[report.nodeid] = _WALL.get(report.nodeid, 0.0) + report.duration
+
+
+def _cpu(item):
+    start = time.process_time()
+    try:
+        return (yield)
+    finally:
+        _CPU[item.nodeid] = _CPU.get(item.nodeid, 0.0) + time.process_time() - start
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item):
+    return (yield from _cpu(item))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    return (yield from _cpu(item))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    return (yield from _cpu(item))
 
 
 def pytest_sessionfinish(session):
     with open(os.environ["MH_BENCH_TIMINGS"], "w") as out:
-        json.dump(_DURATIONS, out)
+        json.dump({"wall": _WALL, "cpu": _CPU}, out)
 
 
 @pytest.fixture
@@ -112,6 +140,7 @@ def _bench_fixtures(s: Settings, table: Table, workdir: Path) -> None:
     (suite / "conftest.py").write_text(textwrap.dedent(CONFTEST).lstrip())
     (suite / "test_downstream.py").write_text(test_module(s.fixture_tests))
     samples: dict[str, list[float]] = {kind: [] for kind in KINDS}
+    cpu: dict[str, list[float]] = {kind: [] for kind in KINDS}
     first: dict[str, list[float]] = {kind: [] for kind in KINDS}
     for run in range(s.fixture_runs):
         progress(f"fixture cost: pytest run {run + 1}/{s.fixture_runs} ({s.fixture_tests} tests per fixture)")
@@ -125,19 +154,21 @@ def _bench_fixtures(s: Settings, table: Table, workdir: Path) -> None:
             raise RuntimeError(
                 f"downstream pytest failed ({done.returncode}):\n{done.stdout[-3000:]}{done.stderr[-2000:]}"
             )
-        durations: dict[str, float] = json.loads(timings.read_text())
+        recorded: dict[str, dict[str, float]] = json.loads(timings.read_text())
         for kind in KINDS:
-            mine = [seconds for nodeid, seconds in durations.items() if f"::test_{kind}_" in nodeid]
-            first[kind].append(durations[f"test_downstream.py::test_{kind}_0"])
-            samples[kind].extend(mine)
+            first[kind].append(recorded["wall"][f"test_downstream.py::test_{kind}_0"])
+            for source, into in (("wall", samples), ("cpu", cpu)):
+                into[kind].extend(t for nodeid, t in recorded[source].items() if f"::test_{kind}_" in nodeid)
     per_test = {kind: statistics.median(values) for kind, values in samples.items()}
     table.add(M_FIX_SDK, per_test["mh_sdk"], per_test["bare_sdk"], ms, "fake ≤ 5 ms", fake_at_most(5e-3))
     table.add(M_FIX_CLIENT, per_test["mh_client"], per_test["bare_client"], ms, "fake ≤ 5 ms", fake_at_most(5e-3))
     table.note(
-        f"fixture cost: median over {s.fixture_runs} pytest process(es) x {s.fixture_tests} tests per fixture "
-        "(setup+call+teardown from the reports, tests interleaved in one file); a test with no fixture costs "
-        f"{ms(per_test['empty'])}; the first test of each kind in a process (imports, first fake) costs: "
-        + ", ".join(f"{kind} {ms(statistics.median(first[kind]))}" for kind in KINDS)
+        f"fixture cost: median wall time over {s.fixture_runs} pytest process(es) x {s.fixture_tests} tests per "
+        "fixture (setup+call+teardown from the reports, tests interleaved in one file); the CPU time of the same "
+        "phases (less sensitive to other load): "
+        + ", ".join(f"{kind} {ms(statistics.median(cpu[kind]))}" for kind in KINDS)
+        + f"; a test with no fixture costs {ms(per_test['empty'])}; the first test of each kind in a process "
+        "(imports, first fake) costs: " + ", ".join(f"{kind} {ms(statistics.median(first[kind]))}" for kind in KINDS)
     )
 
 
@@ -151,24 +182,35 @@ def _bench_startup(s: Settings, table: Table, workdir: Path) -> None:
         "no-mh-faker": ["-p", "no:mh_mock", "-p", "no:faker"],
     }
     names = list(variants)
-    samples: dict[str, list[float]] = {name: [] for name in names}
+    cpu: dict[str, list[float]] = {name: [] for name in names}
+    wall: dict[str, list[float]] = {name: [] for name in names}
     progress(f"pytest start-up: {s.startup_runs} run(s) per variant")
     for rep in range(s.startup_runs + 1):  # the first round warms the disk cache and is dropped
         shift = rep % len(names)
         for name in names[shift:] + names[:shift]:
             command = [sys.executable, "-m", "pytest", "--co", "-q", "-p", "no:cacheprovider", *variants[name]]
-            started = time.perf_counter()
+            before, started = children_cpu(), time.perf_counter()
             done = subprocess.run(command, cwd=empty, env=child_env(), capture_output=True, text=True, check=False)
-            elapsed = time.perf_counter() - started
+            elapsed, used = time.perf_counter() - started, children_cpu() - before
             if done.returncode not in (0, 5):  # 5: no tests collected
                 raise RuntimeError(f"{' '.join(command)} exited {done.returncode}:\n{done.stderr[-2000:]}")
             if rep:
-                samples[name].append(elapsed)
-    start = {name: statistics.median(values) for name, values in samples.items()}
+                wall[name].append(elapsed)
+                cpu[name].append(used)
+    start = {name: statistics.median(values) for name, values in cpu.items()}
+    walls = {name: statistics.median(values) for name, values in wall.items()}
     table.add(M_START_MH, start["all"], start["no-mh"], ms)
     table.add(M_START_ALL, start["all"], start["no-mh-faker"], ms)
     table.note(
-        f"pytest start-up: wall time of `python -m pytest --co -q` in an empty directory, median of {s.startup_runs} "
-        f"interleaved run(s) per variant; the mh_mock plugin adds {ms(start['all'] - start['no-mh'])}, "
-        f"mh_mock and Faker's plugin together {ms(start['all'] - start['no-mh-faker'])}"
+        f"pytest start-up: CPU time (user+sys) of `python -m pytest --co -q` in an empty directory, median of "
+        f"{s.startup_runs} interleaved run(s) per variant (CPU time, because wall time on a loaded machine is mostly "
+        f"waiting); the mh_mock plugin adds {ms(start['all'] - start['no-mh'])} of CPU, mh_mock and Faker's plugin "
+        f"together {ms(start['all'] - start['no-mh-faker'])}; median wall times: "
+        + ", ".join(f"{name} {ms(value)}" for name, value in walls.items())
     )
+
+
+def children_cpu() -> float:
+    """User + system CPU seconds of every waited-for child process so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime

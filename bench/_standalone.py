@@ -205,6 +205,11 @@ def check_answers(servers: list[Server]) -> None:
             )
 
 
+def spread(runs: list[dict[str, float]]) -> str:
+    values = [run["rps"] for run in runs]
+    return f"{min(values):,.0f} to {max(values):,.0f}" if values else "-"
+
+
 def fake_state(server: Server) -> str:
     """The fake's own counters, from its documented admin route (informational)."""
     try:
@@ -279,10 +284,10 @@ def measure(s: Settings, table: Table, servers: list[Server]) -> None:
         "every 2,000 requests (the fake's default balance is 10,000 credits per account)."
     )
     table.note(
-        "standalone cells (median req/s, p50, p99): "
+        "standalone cells (median req/s [lowest to highest round], median p50, median p99): "
         + "; ".join(
-            f"{key} {method} {rps(cell(key, method, 'rps') or 0)} {ms(cell(key, method, 'p50') or 0)} "
-            f"{ms(cell(key, method, 'p99') or 0)}"
+            f"{key} {method} {rps(cell(key, method, 'rps') or 0)} [{spread(results.get((key, method), []))}] "
+            f"{ms(cell(key, method, 'p50') or 0)} {ms(cell(key, method, 'p99') or 0)}"
             for key in total
             for method in METHODS
         )

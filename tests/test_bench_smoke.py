@@ -29,8 +29,8 @@ MEASUREMENTS = (
     "memory: peak RSS after 100,000 creates through the API in MhMock() vs RSS after 10",
     "per-test cost (setup+call+teardown): mh_sdk vs bare respx router + SDK client",
     "per-test cost (setup+call+teardown): mh_client vs bare respx router + httpx.Client",
-    "pytest start-up (empty dir, --co): all plugins vs -p no:mh_mock",
-    "pytest start-up (empty dir, --co): all plugins vs -p no:mh_mock -p no:faker",
+    "pytest start-up CPU time (empty dir, --co): all plugins vs -p no:mh_mock",
+    "pytest start-up CPU time (empty dir, --co): all plugins vs -p no:mh_mock -p no:faker",
     *(
         f"standalone {method} [{stack}]: {metric}, mh-mock serve vs {floor}"
         for stack in STACKS

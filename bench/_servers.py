@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from importlib import metadata
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -51,6 +52,11 @@ def tool_version(command: list[str]) -> str:
 
 
 def stacks_installed() -> bool:
+    """Whether uvloop and httptools are installed (distributions, not just importable names)."""
+    try:
+        metadata.version("uvloop"), metadata.version("httptools")
+    except metadata.PackageNotFoundError:
+        return False
     return find_spec("uvloop") is not None and find_spec("httptools") is not None
 
 

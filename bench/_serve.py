@@ -1,110 +1,98 @@
-"""Server subprocess for the standalone benchmark (started by bench/run.py, not by hand).
+"""Floor server subprocess for the standalone rows (started by bench/run.py, not by hand).
 
-    python bench/_serve.py fake PORT WORKDIR   # mh-mock serve equivalent: create_app(Engine(standalone_config(...)))
-    python bench/_serve.py bare PORT WORKDIR   # bare Starlette app answering the same JSON bytes
+    python bench/_serve.py starlette PORT WORKDIR LOOP HTTP   # bare Starlette app
+    python bench/_serve.py raw PORT WORKDIR LOOP HTTP         # raw ASGI callable
 
-Both run under identical uvicorn settings: ``uvicorn.run(app, host="127.0.0.1", port=PORT,
-log_level=LOG_LEVEL)`` in one process (1 worker), letting uvicorn bind the socket itself (so
-TCP_NODELAY is set on accepted connections). The bare app reads ``WORKDIR/get.json`` and
-``WORKDIR/post.json`` (captured from the fake by run.py) and answers them verbatim.
+Both answer the bytes the fake answered (``WORKDIR/get.body``, ``WORKDIR/post.body`` and the
+fake's response headers in ``WORKDIR/headers.json``, written by run.py once it has them; the
+floor waits for ``WORKDIR/bodies.ready``). The POST handlers read the request body. They run
+``uvicorn.run(app, host="127.0.0.1", port=PORT, loop=LOOP, http=HTTP, log_level="warning")``:
+one process, no access log (the best a bare app does on that uvicorn stack).
 """
 
 from __future__ import annotations
 
-import atexit
-import gc
 import json
-import os
 import sys
 import time
+from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
+from typing import Any
 
 import uvicorn
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
-LOG_LEVEL = "warning"
-"""``mh-mock serve`` defaults to "info" (one access-log line per request); both servers here use
-"warning" so the comparison measures request handling, not logging (see bench/README.md)."""
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
 
 
-def fake_app(port: int) -> Starlette:
-    from mh_mock.engine import Engine
-    from mh_mock.server import create_app, standalone_config
-
-    url = f"http://127.0.0.1:{port}"
-    # Same as `mh-mock serve --port PORT --balance 1000000000000`: the balance only keeps a
-    # few seconds of POST load from running out of credits (402/422 answers would skew it).
-    return create_app(
-        Engine(standalone_config(url, starting_balance=10**12)), freeze_gc_every=5_000
-    )  # as `mh-mock serve`
-
-
-def bare_app(workdir: Path) -> Starlette:
-    deadline = time.monotonic() + 60
+def load_bodies(workdir: Path) -> tuple[bytes, bytes, list[tuple[str, str]]]:
+    deadline = time.monotonic() + 120
     while not (workdir / "bodies.ready").exists():  # run.py writes the bodies, then this marker
         if time.monotonic() > deadline:
             raise SystemExit("bodies.ready never appeared")
-        time.sleep(0.01)
-    get_body = (workdir / "get.json").read_bytes()
-    post_body = (workdir / "post.json").read_bytes()
-    headers = {"content-type": "application/json"}
+        time.sleep(0.02)
+    headers = [(str(k), str(v)) for k, v in json.loads((workdir / "headers.json").read_text())]
+    return (workdir / "get.body").read_bytes(), (workdir / "post.body").read_bytes(), headers
+
+
+def starlette_app(get_body: bytes, post_body: bytes, headers: list[tuple[str, str]]) -> Any:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    extra = dict(headers)
 
     async def get_project(_: Request) -> Response:
-        return Response(get_body, headers=headers)
+        return Response(get_body, headers=extra)
 
     async def create(request: Request) -> Response:
         await request.body()
-        return Response(post_body, headers=headers)
-
-    async def ready(_: Request) -> Response:
-        return Response(b"{}", headers=headers)
+        return Response(post_body, headers=extra)
 
     return Starlette(
         routes=[
             Route("/v1/audio-projects/{id}", get_project, methods=["GET"]),
             Route("/v1/ai-voice-generator", create, methods=["POST"]),
-            Route("/openapi.json", ready, methods=["GET"]),
         ]
     )
 
 
-def gc_recorder(out: str) -> None:
-    """Record every garbage collection (generation, pause) and write them as JSON at exit."""
-    pauses: list[tuple[int, float]] = []
-    started = [0.0]
+def raw_app(get_body: bytes, post_body: bytes, headers: list[tuple[str, str]]) -> Callable[..., Awaitable[None]]:
+    encoded = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+    get_headers = [*encoded, (b"content-length", str(len(get_body)).encode())]
+    post_headers = [*encoded, (b"content-length", str(len(post_body)).encode())]
 
-    def callback(phase: str, info: dict[str, int]) -> None:
-        if phase == "start":
-            started[0] = time.perf_counter()
-        else:
-            pauses.append((info["generation"], time.perf_counter() - started[0]))
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            if scope["method"] == "POST":
+                more = True
+                while more:  # read the request body, as the fake does
+                    more = (await receive()).get("more_body", False)
+                body, response_headers = post_body, post_headers
+            else:
+                body, response_headers = get_body, get_headers
+            await send({"type": "http.response.start", "status": 200, "headers": response_headers})
+            await send({"type": "http.response.body", "body": body})
+        elif scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
 
-    gc.callbacks.append(callback)
-    atexit.register(lambda: Path(out).write_text(json.dumps(pauses)))
+    return app
 
 
 def main() -> None:
-    kind, port, workdir = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
-    app = fake_app(port) if kind == "fake" else bare_app(workdir)
-    # Diagnostics for bench/profile_hotpaths.py (unset in bench/run.py): cProfile and GC pauses.
-    if os.environ.get("MH_BENCH_GCSTATS"):
-        gc_recorder(os.environ["MH_BENCH_GCSTATS"])
-    profile_out = os.environ.get("MH_BENCH_PROFILE")
-    if not profile_out:
-        uvicorn.run(app, host="127.0.0.1", port=port, log_level=LOG_LEVEL)
-        return
-    import cProfile
-
-    profiler = cProfile.Profile()
-    profiler.enable()
-    try:
-        uvicorn.run(app, host="127.0.0.1", port=port, log_level=LOG_LEVEL)  # returns on SIGINT/SIGTERM
-    finally:
-        profiler.disable()
-        profiler.dump_stats(profile_out)
+    kind, port, workdir, loop, http = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3]), sys.argv[4], sys.argv[5]
+    factory = {"starlette": starlette_app, "raw": raw_app}[kind]
+    app = factory(*load_bodies(workdir))
+    uvicorn.run(app, host="127.0.0.1", port=port, loop=loop, http=http, log_level="warning")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
--- wrk script: GET the URL given to wrk (a project) with the bench token; prints one BENCHJSON line.
+-- wrk script: GET the URL given to wrk (a project of the bench token); prints one BENCHJSON line.
 wrk.method = "GET"
 wrk.headers["Authorization"] = "Bearer mhk_bench"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from datetime import datetime
@@ -81,6 +82,7 @@ class Clock:
         return f"<Clock {mode} at {format_timestamp(self.now())}>"
 
 
+@functools.lru_cache(maxsize=4096)  # a project's timestamps are written on every read of it
 def format_timestamp(when: float) -> str:
     """ISO-8601 UTC with milliseconds, as the API writes them: ``2024-10-19T05:10:19.027Z``."""
     seconds, millis = divmod(round(when * 1000), 1000)

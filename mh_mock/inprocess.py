@@ -226,7 +226,7 @@ class MhMock(Control):
             path = url.raw_path.split(b"?", 1)[0].decode("ascii")
             answer = handle(
                 Request(
-                    request.method, str(url), path[cut:] or "/", url.params, request.headers, body,
+                    request.method, str(url), path[cut:] or "/", url.params if url.query else {}, request.headers, body,
                     request.headers.get_list("authorization"),
                 ),
                 surfaces,

@@ -9,7 +9,9 @@ go through the network transport. A request no router here answers goes on when 
 there to answer it: a router of respx's default mocker (``respx_mock``), or a library that
 patched the same methods before (pytest-httpx); otherwise it is refused (``AllMockedAssertionError``).
 
-Importing this module registers the mocker with respx under :data:`NAME`.
+Patches stack with other libraries' (pytest-httpx monkeypatches the same methods); when they are
+undone out of order, a wrapper of ours can be left in place: with no fake running, it is httpx
+itself. Importing this module registers the mocker with respx under :data:`NAME`.
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ def _transport_mocker() -> type[Mocker]:
             if inspect.iscoroutinefunction(spec):
 
                 async def handle_async_request(transport: Any, request: httpx.Request) -> httpx.Response:
+                    if not cls.routers:  # left in place after its fakes stopped: be what it wraps
+                        return await spec(transport, request)  # type: ignore[no-any-return]
                     await request.aread()
                     try:
                         return await cls.async_handler(request)  # type: ignore[no-any-return,no-untyped-call]
@@ -69,6 +73,8 @@ def _transport_mocker() -> type[Mocker]:
                 return handle_async_request
 
             def handle_request(transport: Any, request: httpx.Request) -> httpx.Response:
+                if not cls.routers:  # left in place after its fakes stopped: be what it wraps
+                    return spec(transport, request)  # type: ignore[no-any-return]
                 request.read()
                 try:
                     return cls.handler(request)  # type: ignore[no-any-return,no-untyped-call]

@@ -12,6 +12,7 @@ import httpx._transports.default as default_transport
 import pytest
 
 from mh_mock.inprocess import MhMock
+from mh_mock.standalone.threaded import LiveServer
 
 DOWNSTREAM = """
 import httpx
@@ -166,3 +167,14 @@ def test_consecutive_fakes_share_one_ssl_context_and_restore_httpx_between_them(
         assert _context(outside) is not _context(other)  # outside a fake, httpx is itself again
     with MhMock(), httpx.Client() as second:
         assert _context(second) is shared
+
+
+def test_a_wrapper_left_behind_by_out_of_order_unpatching_is_harmless(
+    live_server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pytest-httpx's monkeypatch, undone after the fake stopped, puts the fake's wrapper back."""
+    fake = MhMock().start()
+    monkeypatch.setattr(httpx.HTTPTransport, "handle_request", httpx.HTTPTransport.handle_request)
+    fake.stop()
+    monkeypatch.undo()  # restores what it saw: the fake's wrapper, with no fake running any more
+    assert httpx.get(f"{live_server.url}/mh-mock-api/state").status_code == 200  # it behaves as httpx

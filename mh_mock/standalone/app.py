@@ -25,7 +25,7 @@ from urllib.parse import quote
 import anyio.from_thread
 import anyio.to_thread
 from starlette.applications import Starlette
-from starlette.datastructures import Headers, QueryParams
+from starlette.datastructures import QueryParams
 from starlette.requests import Request as StarletteRequest
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -111,7 +111,7 @@ class FakeApp:
         if scope["type"] != "http":
             await self.starlette(scope, receive, send)
             return
-        headers = Headers(scope=scope)
+        headers = _Headers(scope["headers"])
         path, method = scope["path"], scope["method"]
         problem = self.guard.host_problem(headers.get("host")) or self.guard.origin_problem(
             headers, admin=path.startswith(ADMIN_PREFIX), method=method
@@ -124,21 +124,22 @@ class FakeApp:
             return
         await self._dispatch(scope, headers, receive, send)
 
-    async def _dispatch(self, scope: Scope, headers: Headers, receive: Receive, send: Send) -> None:
+    async def _dispatch(self, scope: Scope, headers: _Headers, receive: Receive, send: Send) -> None:
         method, path = scope["method"], scope["path"]
         raw = scope.get("raw_path")
         path = raw.decode("latin-1") if raw else quote(path)  # matched percent-encoded, as in-process
         query = scope["query_string"]
         url = f"{scope['scheme']}://{headers.get('host', '')}{path}" + (f"?{query.decode('latin-1')}" if query else "")
-        request = Request(
-            method, url, path, QueryParams(query) if query else {}, headers, b"", headers.getlist("authorization")
-        )
-        early = await self._run(self.dispatcher.refuse_early, request, headers.get("content-length"), heavy=False)
-        if early is not None:
-            await _respond(send, early.status, early.content, early.headers)
-            return
+        request = Request(method, url, path, QueryParams(query) if query else {}, headers, b"", headers.authorization)
+        has_body = "content-length" in headers or "transfer-encoding" in headers
+        if has_body:  # refused before it is read: a declared size over the limit, an upload URL that is not valid
+            declared = headers.get("content-length")
+            early = await self._run(self.dispatcher.refuse_early, request, declared, heavy=False)
+            if early is not None:
+                await _respond(send, early.status, early.content, early.headers)
+                return
         try:
-            body = await _read_body(method, headers, receive, self.dispatcher.body_limit(method, path))
+            body = await _read_body(headers, receive, self.dispatcher.body_limit(method, path)) if has_body else b""
         except PayloadTooLarge as error:
             await _respond(send, error.status, dump_json(error.body()), _JSON_TYPE)
             return
@@ -197,6 +198,17 @@ class FakeApp:
 _JSON_TYPE = {"content-type": "application/json"}
 
 
+class _Headers(dict[str, str]):
+    """A request's headers, read once: names lowercased (as ASGI sends them), the last value of a
+    repeated header, and every ``Authorization`` value (two of them are refused)."""
+
+    __slots__ = ("authorization",)
+
+    def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
+        super().__init__((name.decode("latin-1"), value.decode("latin-1")) for name, value in raw)
+        self.authorization = [v.decode("latin-1") for n, v in raw if n == b"authorization"]
+
+
 def _page_routes(engine: Engine, settings: ServerSettings) -> list[BaseRoute]:
     """``/openapi.json``, and the dashboard and API reference when the package ships them."""
     document = dump_json(served_document(settings.url, admin_routes()))
@@ -236,14 +248,8 @@ async def _act_out(fault: Fault, receive: Receive) -> bool:
     return False
 
 
-async def _read_body(method: str, headers: Headers, receive: Receive, limit: int) -> bytes | None:
+async def _read_body(headers: _Headers, receive: Receive, limit: int) -> bytes | None:
     """The body (None if the client disconnected), refused with 413 before it is all in memory."""
-    if (
-        method in ("GET", "HEAD", "DELETE", "OPTIONS")
-        and "content-length" not in headers
-        and "transfer-encoding" not in headers
-    ):
-        return b""
     declared = headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"The request body is {declared} bytes; the limit is {limit} bytes")

@@ -12,6 +12,7 @@ and refuses writes from another origin. :class:`HostGuard` holds those rules:
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterable, Mapping
 from urllib.parse import urlsplit
@@ -49,9 +50,10 @@ class HostGuard:
             hosts.add((urlsplit(public_url).hostname or "").lower())
         self.any_host = "*" in hosts
         self.allowed = frozenset(hosts - {"*", ""})
+        self.host_problem = functools.lru_cache(maxsize=512)(self._host_problem)
+        """Why a request with this ``Host`` is refused, or None (cached: clients repeat their Host)."""
 
-    def host_problem(self, host: str | None) -> str | None:
-        """Why a request with this ``Host`` is refused, or None."""
+    def _host_problem(self, host: str | None) -> str | None:
         if self.any_host:
             return None
         if not host:

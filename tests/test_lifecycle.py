@@ -168,6 +168,26 @@ def test_download_urls_expire_after_24_hours_and_a_new_get_gives_a_fresh_one() -
     assert engine.api.download(project_id, "output.wav", query["expires"], query["signature"])[:4] == b"RIFF"
 
 
+def test_gets_within_one_second_share_a_url_and_every_change_shows_at_once() -> None:
+    engine = Engine(Config(start_time=START + 0.25, progression="clock", frozen_clock=True))
+    project_id = _voice(engine)
+    queued = engine.api.get_project(T, project_id)
+    engine.controls.step(project_id)
+    assert engine.api.get_project(T, project_id)["status"] == "rendering" != queued["status"]
+    engine.controls.finish(project_id)
+    first = engine.api.get_project(T, project_id)
+    assert first["downloads"][0]["expires_at"] == format_timestamp(START + 1 + 24 * 3600)  # rounded up
+    engine.controls.advance(0.5)
+    assert engine.api.get_project(T, project_id) == first
+    engine.controls.advance(0.5)
+    later = engine.api.get_project(T, project_id)["downloads"][0]
+    assert later["url"] != first["downloads"][0]["url"]
+    assert later["expires_at"] == format_timestamp(START + 2 + 24 * 3600)
+    engine.api.delete_project(T, project_id)
+    gone = engine.api.get_project(T, project_id)
+    assert (gone["enabled"], gone["downloads"]) == (False, [])
+
+
 def test_a_tampered_download_url_looks_like_nothing_is_there() -> None:
     engine = _engine()
     project_id = _voice(engine)

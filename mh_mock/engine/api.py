@@ -160,9 +160,9 @@ class Api:
         with self._context.transaction() as state:
             state.settle()
             project = state.owned(token, project_id)
-            body = state.project_body(project)
+            answer = state.project_answer(project)
             state.read(project)
-            return body
+            return answer
 
     def delete_project(self, token: str | None, project_id: str) -> None:
         """``DELETE /v1/audio-projects/{id}``: irreversible; an unfinished job is canceled first."""

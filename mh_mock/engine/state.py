@@ -10,12 +10,14 @@ server), so one test moving its clock never moves another's jobs.
 from __future__ import annotations
 
 import heapq
+import math
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from .._json import Encoded
 from ..clock import Clock, format_timestamp
 from ..config import Config
 from ..errors import NotFound, Unauthorized
@@ -45,6 +47,9 @@ token can be this value: HTTP headers cannot carry a NUL."""
 
 MAX_TOKEN_LENGTH = 256
 """Longest API key accepted (real keys are ~50 characters); longer ones are refused with 401."""
+
+_ANSWERS_KEPT = 1024
+"""Encoded GET answers kept (the projects read most recently)."""
 
 TransitionListener = Callable[[Project, Transition], None]
 """Called with the project and its new transition, in order, whenever a status changes."""
@@ -97,7 +102,7 @@ class State:
             clock_key=self.clock_key, fake_timestamps=config.webhook_timestamps == "fake",
             log_limit=config.delivery_log_limit, changed=changed,
         )  # fmt: skip
-        self.changed = changed
+        self._changed = changed
         self.publish: Callable[[Project, Transition], None] = lambda project, transition: None
         """Where transitions go (the engine's stream once this state is live)."""
         self.restarts = 0
@@ -106,6 +111,13 @@ class State:
         """The options a seed's ``config`` gave (saved, so a restart needs no seed file)."""
         """How often this state was loaded back from a state file (seeded ids continue on a new stream)."""
         self._sequence = 0
+        self._answers: dict[str, tuple[Project, int, Encoded]] = {}
+
+    def changed(self, table: str, key: str, removed: bool) -> None:
+        """Report a changed (or removed) row; a changed project's encoded answer is dropped."""
+        if table == "projects":
+            self._answers.pop(key, None)
+        self._changed(table, key, removed)
 
     # ------------------------------------------------------------------ tenants and time
 
@@ -183,7 +195,7 @@ class State:
         """The contract's GET body for ``project``, with fresh download URLs when complete."""
         downloads = []
         if project.status is Status.COMPLETE and project.enabled:
-            expires = round((self.now(project.owner) + self.config.download_ttl) * 1000)
+            expires = self._expires(project)
             signature = self.signer.sign("output", project.id, expires)
             downloads.append(
                 {
@@ -204,6 +216,25 @@ class State:
             "downloads": downloads,
             "error": {"message": outcome.message, "code": outcome.code} if project.status is Status.ERROR else None,
         }
+
+    def _expires(self, project: Project) -> int:
+        """When a download URL issued now expires, in epoch milliseconds, rounded up to the second
+        (so the answers of one second are one answer, encoded once)."""
+        return math.ceil(self.now(project.owner) + self.config.download_ttl) * 1000
+
+    def project_answer(self, project: Project) -> Encoded:
+        """:meth:`project_body`, encoded, from a small cache: a project's body changes only when
+        the project does (every change passes :meth:`changed`) or, once complete, with its
+        download URL, new every second."""
+        expires = self._expires(project) if project.status is Status.COMPLETE and project.enabled else 0
+        cached = self._answers.get(project.id)
+        if cached is not None and cached[0] is project and cached[1] == expires:
+            return cached[2]
+        answer = Encoded(self.project_body(project))
+        self._answers[project.id] = (project, expires, answer)
+        if len(self._answers) > _ANSWERS_KEPT:
+            del self._answers[next(iter(self._answers))]  # the oldest entry
+        return answer
 
     # ------------------------------------------------------------------ transitions
 

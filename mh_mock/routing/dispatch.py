@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from .._json import dump_json
+from .._json import Encoded, dump_json
 from ..contract import load_contract
 from ..errors import (
     ApiError,
@@ -331,6 +331,8 @@ class Dispatcher:
                 return Response(status)
             if isinstance(payload, bytes):
                 return Response(status, payload, {"content-type": "audio/wav"})
+            if isinstance(payload, Encoded):
+                return Response(status, payload.encoded, {"content-type": _JSON})
             return Response(status, dump_json(payload), {"content-type": _JSON})
         except Exception as error:  # a bug of ours (an answer that cannot be serialised)
             logger.exception("mh-mock could not encode its answer to %s %s", request.method, request.url)

@@ -111,6 +111,7 @@ def guarded_protocol(
         "__doc__": f"uvicorn's {base.__name__[7:]}, guarded: {head_timeout:g} s for a head, {cap} connections at most.",
         "head_timeout": head_timeout,
         "max_connections": cap,
+        "_swept": set(),
     }
     return cast("type[asyncio.Protocol]", type(base.__name__, (base,), attributes))
 
@@ -144,7 +145,9 @@ class _Guard(asyncio.Protocol):
     ``connection_lost``), uvicorn's ``on_response_complete`` callback and, per implementation, the
     parser's view of the request (h11's connection states; httptools' parser callbacks), so it
     never touches uvicorn's request handling itself. After every event it settles the connection's
-    phase; a phase change restarts the connection's single deadline timer.
+    phase, noting when the phase began; one sweeper per server, a few times a head timeout, drops
+    the connections whose phase has lasted too long. (A timer per phase change would cost every
+    request two timers; the sweep costs each open connection a comparison now and then.)
     """
 
     head_timeout: ClassVar[float] = DEFAULT_HEAD_TIMEOUT
@@ -160,8 +163,9 @@ class _Guard(asyncio.Protocol):
 
     _phase: _Phase = _Phase.CLOSED
     _since: float = 0.0
-    _deadline: asyncio.TimerHandle | None = None
     _eviction_key: float = float("inf")
+    _swept: ClassVar[set[int]]
+    """ids of the connection sets a sweeper runs for (set per class by :func:`guarded_protocol`)."""
 
     # -- the parts each implementation provides
 
@@ -204,42 +208,44 @@ class _Guard(asyncio.Protocol):
     # -- phases and the deadline
 
     def _enter(self, phase: _Phase) -> None:
-        self._cancel_deadline()
         self._phase = phase
         self._since = self.loop.time()
-        if phase is _Phase.HEAD:
-            self._deadline = self.loop.call_later(self.head_timeout, self._on_deadline)
-        elif phase is _Phase.IDLE:
-            # uvicorn's keep-alive timer closes idle connections, but bytes arriving cancel it and only
-            # the next response arms it again: a client that keeps sending the body of a request already
-            # answered would otherwise hold its connection for ever. Same timeout as uvicorn's.
-            self._deadline = self.loop.call_later(self.timeout_keep_alive, self._on_deadline)
         self._rank()
+        if phase is not _Phase.BUSY:
+            connections = self._open_connections()
+            if id(connections) not in self._swept:
+                self._swept.add(id(connections))
+                self.loop.call_later(self._sweep_every(), _sweep, type(self), self.loop, connections)
 
     def _close_phase(self) -> None:
-        self._cancel_deadline()
         self._phase = _Phase.CLOSED
         self._rank()
 
-    def _cancel_deadline(self) -> None:
-        if self._deadline is not None:
-            self._deadline.cancel()
-            self._deadline = None
+    @classmethod
+    def _sweep_every(cls) -> float:
+        return min(1.0, max(0.01, cls.head_timeout / 4))
 
-    def _on_deadline(self) -> None:
-        self._deadline = None
-        if self.transport.is_closing():
-            return
-        if self._phase is _Phase.HEAD:
+    def _check_deadline(self, now: float) -> None:
+        """Drop this connection if its phase has lasted too long (the sweeper asks)."""
+        if self._phase is _Phase.HEAD and now - self._since >= self.head_timeout:
+            if self.transport.is_closing():
+                return
             if self._serving() or not self.transport.is_reading():
                 # The server holds the head back (a pipelined request is being answered, or reading is
                 # paused for flow control): the client is not the slow one. Give it time again.
-                self._deadline = self.loop.call_later(self.head_timeout, self._on_deadline)
+                self._since = now
                 return
             self._drop(f"no complete request head within {self.head_timeout:g} s")
-        elif self._phase is _Phase.IDLE and self.timeout_keep_alive_task is None:
+        elif (
+            self._phase is _Phase.IDLE
+            and now - self._since >= self.timeout_keep_alive
+            and self.timeout_keep_alive_task is None
+            and not self.transport.is_closing()
+        ):
+            # uvicorn's keep-alive timer closes idle connections, but bytes arriving cancel it and only
+            # the next response arms it again: a client that keeps sending the body of a request already
+            # answered would otherwise hold its connection for ever. Same timeout as uvicorn's.
             self._drop(f"idle for {self.timeout_keep_alive} s after its answer")
-        # else: uvicorn's own keep-alive timer is armed and closes the connection.
 
     def _drop(self, reason: str) -> None:
         """Close the connection, logging why (once: a closed connection is not dropped again)."""
@@ -283,6 +289,19 @@ class _Guard(asyncio.Protocol):
                 self._drop(f"refused: {live - 1} connections open (the cap is {self.max_connections}), all busy")
         elif not _closing(victim):  # (one closed by uvicorn or the client is leaving already: room enough)
             victim._drop(f"evicted ({victim._phase.value}) for a new connection, at the cap of {self.max_connections}")
+
+
+def _sweep(cls: type[_Guard], loop: asyncio.AbstractEventLoop, connections: set[Any]) -> None:
+    """Check every connection of one server against its deadline; again later while any is open."""
+    now = loop.time()
+    for connection in list(connections):
+        check = getattr(connection, "_check_deadline", None)  # (WebSocket protocols, after upgrades, have none)
+        if check is not None:
+            check(now)
+    if connections:
+        loop.call_later(cls._sweep_every(), _sweep, cls, loop, connections)
+    else:
+        cls._swept.discard(id(connections))
 
 
 _NOT_EVICTABLE = float("inf")

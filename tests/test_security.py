@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mh_mock.control.remote import ControlError
+from mh_mock.control.remote import ControlError, RemoteControl
 from mh_mock.inprocess import MhMock
 from mh_mock.standalone.threaded import LiveServer
 
@@ -166,6 +166,26 @@ def test_two_authorization_headers_are_refused_in_both_modes(live: LiveServer) -
     _refused(httpx.get(f"{live.url}/v1/account", headers=headers), 400, "more than one Authorization header")
     with MhMock():
         _refused(httpx.get("https://api.magichour.ai/v1/account", headers=headers), 400, "more than one Authorization")
+
+
+def _forwarded_call(base_url: str) -> str:
+    headers = {"authorization": f"Bearer {TOKEN}", "x-forwarded-proto": "https", "x-forwarded-for": "6.6.6.6"}
+    assert httpx.get(f"{base_url}/v1/account", headers=headers).status_code == 200
+    control = RemoteControl(base_url)
+    try:
+        return str(list(control.journal)[-1].url)
+    finally:
+        control.close()
+
+
+def test_forwarded_headers_from_a_client_do_not_rewrite_what_the_journal_shows(live: LiveServer) -> None:
+    assert _forwarded_call(live.url).startswith(f"{live.url}/v1/account")
+
+
+@pytest.mark.slow
+def test_mh_mock_serve_trusts_no_forwarded_headers() -> None:
+    with serving() as served:
+        assert _forwarded_call(served.url).startswith(f"{served.url}/v1/account")
 
 
 @pytest.mark.parametrize(

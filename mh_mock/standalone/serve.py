@@ -72,6 +72,7 @@ def run(options: ServeOptions, engine_options: dict[str, Any]) -> int:
     config = uvicorn.Config(
         app, host=options.host, port=options.port, log_level=options.log_level, access_log=options.access_log,
         http=_protocol(options), loop=options.loop, lifespan="on",
+        proxy_headers=False,  # no proxy in front: X-Forwarded-* from a client must not rewrite its scheme or address
     )  # fmt: skip
     try:
         _Server(config).run()

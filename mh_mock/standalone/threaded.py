@@ -45,7 +45,7 @@ class ThreadedServer:
 
     def start(self) -> ThreadedServer:
         """Start serving; returns once the socket accepts connections."""
-        self._server = _Server(uvicorn.Config(self.app, log_level="warning", lifespan="on"))
+        self._server = _Server(uvicorn.Config(self.app, log_level="warning", lifespan="on", proxy_headers=False))
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True)
         self._thread.start()
         if not self._server.ready.wait(timeout=30) or not self._server.started:

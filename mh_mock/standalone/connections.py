@@ -160,6 +160,8 @@ class _Guard(asyncio.Protocol):
     timeout_keep_alive: int
     timeout_keep_alive_task: asyncio.TimerHandle | None
     client: tuple[str, int] | None
+    connections: set[Any]
+    """uvicorn's live protocol instances of this server (``server_state.connections``)."""
 
     _phase: _Phase = _Phase.CLOSED
     _since: float = 0.0
@@ -168,10 +170,6 @@ class _Guard(asyncio.Protocol):
     """ids of the connection sets a sweeper runs for (set per class by :func:`guarded_protocol`)."""
 
     # -- the parts each implementation provides
-
-    def _open_connections(self) -> set[Any]:
-        """uvicorn's live protocol instances of this server (``server_state.connections``)."""
-        raise NotImplementedError
 
     def _serving(self) -> bool:
         """Whether a request on this connection is being answered (or queued to be)."""
@@ -212,7 +210,7 @@ class _Guard(asyncio.Protocol):
         self._since = self.loop.time()
         self._rank()
         if phase is not _Phase.BUSY:
-            connections = self._open_connections()
+            connections = self.connections
             if id(connections) not in self._swept:
                 self._swept.add(id(connections))
                 self.loop.call_later(self._sweep_every(), _sweep, type(self), self.loop, connections)
@@ -269,7 +267,7 @@ class _Guard(asyncio.Protocol):
             self._eviction_key = _NOT_EVICTABLE
 
     def _enforce_cap(self) -> None:
-        connections = self._open_connections()
+        connections = self.connections
         if len(connections) <= self.max_connections:  # the common case
             return
         # (A connection closed in this turn of the loop is still in the set until its connection_lost: at
@@ -334,9 +332,6 @@ class GuardedH11Protocol(_Guard, H11Protocol):
         super().on_response_complete()
         self._settle()
 
-    def _open_connections(self) -> set[Any]:
-        return self.connections
-
     def _serving(self) -> bool:
         return self.conn.our_state is not h11.IDLE
 
@@ -378,9 +373,6 @@ def _guarded_httptools() -> type[_Guard]:
             """uvicorn's callback when an answer is sent: the connection is now idle, or on its next request."""
             super().on_response_complete()
             self._settle()
-
-        def _open_connections(self) -> set[Any]:
-            return self.connections
 
         def _serving(self) -> bool:
             return bool(self.pipeline) or (self.cycle is not None and not self.cycle.response_complete)

@@ -72,6 +72,16 @@ def test_a_restart_resumes_exactly_where_it_stopped(tmp_path: Path, wav_file: Pa
         assert alice.get(fresh)["status"] == "queued"
 
 
+def test_projects_changed_after_others_were_created_list_in_creation_order_after_a_restart(tmp_path: Path) -> None:
+    options: dict[str, Any] = {"state": tmp_path / "state.db", "frozen_clock": True, "progression": "clock"}
+    with LiveServer(**options) as server, Client("alice", base_url=server.url) as alice:
+        created = [alice.create_voice(f"job {n}", "Elon Musk")["id"] for n in range(3)]
+        server.finish(created[0])  # its row is written again after the others were created
+        assert [p["id"] for p in server.projects()] == created
+    with LiveServer(**options) as server:
+        assert [p["id"] for p in server.projects()] == created
+
+
 def test_two_processes_cannot_share_a_state_file(tmp_path: Path) -> None:
     first = Store(tmp_path / "s.db")
     try:

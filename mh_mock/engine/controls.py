@@ -236,7 +236,7 @@ class Controls:
         with self._context.transaction() as state:
             for project_id in [p.id for p in state.projects.values() if p.owner == token]:
                 del state.projects[project_id]
-                state.active.discard(project_id)
+                state.active.pop(project_id, None)
                 state.changed("projects", project_id, True)
             for path in [u.file_path for u in state.uploads.values() if u.owner == token]:
                 del state.uploads[path]

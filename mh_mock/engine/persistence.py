@@ -98,7 +98,7 @@ class Saver:
                 state.default = tenant
             else:
                 state.tenants[tenant.token] = tenant
-        state.active = {p.id for p in state.projects.values() if not p.terminal}
+        state.active = {p.id: None for p in state.projects.values() if not p.terminal}
         for project in state.active_projects():
             state.schedule(project)
         for endpoint in meta["webhooks"]:

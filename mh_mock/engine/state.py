@@ -90,7 +90,8 @@ class State:
         self.accounts: dict[str, Account] = {}
         self.projects: dict[str, Project] = {}
         self.uploads: dict[str, Upload] = {}
-        self.active: set[str] = set()
+        self.active: dict[str, None] = {}
+        """Ids of unfinished projects, in creation order (a dict as an ordered set)."""
         self.default = Tenant(
             None, clock or Clock(config.start_time, frozen=config.frozen_clock), config.progression,
             config.reads_per_step,
@@ -241,13 +242,12 @@ class State:
     def add_project(self, project: Project) -> None:
         """Store a new project and enter it as ``queued``."""
         self.projects[project.id] = project
-        self.active.add(project.id)
+        self.active[project.id] = None
         self.enter(project, Status.QUEUED, project.created_at)
 
     def active_projects(self, token: str | None = None) -> list[Project]:
-        """Unfinished projects (of ``token`` if given), oldest first."""
-        found = [self.projects[pid] for pid in self.active if token is None or self.projects[pid].owner == token]
-        return sorted(found, key=lambda p: (p.created_at, p.id))
+        """Unfinished projects (of ``token`` if given), in creation order (also on a frozen clock)."""
+        return [self.projects[pid] for pid in self.active if token is None or self.projects[pid].owner == token]
 
     def step(self, project: Project, at: float) -> None:
         """Move an unfinished project one status on."""
@@ -262,7 +262,7 @@ class State:
         project.history.append(transition)
         self.changed("projects", project.id, False)
         if project.terminal:
-            self.active.discard(project.id)
+            self.active.pop(project.id, None)
             if status is Status.ERROR or (status is Status.CANCELED and self.config.refund_on_cancel):
                 self.refund(project)
         else:

@@ -105,7 +105,11 @@ class Store:
                 kept = [(key, json.dumps(value), data) for key, value, data in rows if value is not None]
                 gone = [(key,) for key, value, _ in rows if value is None]
                 if kept:
-                    db.executemany(f"INSERT OR REPLACE INTO {table} (key, value, data) VALUES (?, ?, ?)", kept)
+                    db.executemany(  # an upsert keeps the row's rowid, so rows load back in creation order
+                        f"INSERT INTO {table} (key, value, data) VALUES (?, ?, ?)"
+                        " ON CONFLICT (key) DO UPDATE SET value = excluded.value, data = excluded.data",
+                        kept,
+                    )
                 if gone:
                     db.executemany(f"DELETE FROM {table} WHERE key = ?", gone)
             db.execute("COMMIT")

@@ -6,7 +6,7 @@ seeded sample from each module, runs the quick behavioural tests against that sa
 figures, counting the mutants listed in ``bench/mutation_equivalents.json`` as equivalent::
 
     .venv/bin/pip install mutmut          # mutmut 3 (tested with 3.8)
-    .venv/bin/python bench/mutation.py    # about 15 minutes on 2 cores with the defaults
+    .venv/bin/python bench/mutation.py    # about 12 minutes on 2 cores with the defaults
 
 Options: ``--fraction`` (share of each module's mutants to run, default 0.25), ``--seed`` (default
 2024), ``--all`` (every mutant, about an hour on 2 cores), ``--only NAME ...`` (just these mutants, e.g.
@@ -17,6 +17,12 @@ Tests that start subprocesses, pytester runs, the schemathesis fuzzing and the s
 tests are left out (:data:`IGNORED_TESTS`): a subprocess imports the unmutated package, and they
 would make every surviving mutant cost minutes. mutmut runs, for each mutant, only the tests that
 called the mutated function, stopping at the first failure.
+
+Last recorded run (mutmut 3.8.1, Python 3.11, 2 cores; seed 2024, fraction 0.25): 3,581 mutants
+generated over the ten modules, 900 run, 11 minutes wall time. 849 of the 849 non-equivalent mutants
+killed (846 by a failing test, 3 by a hang); 46 equivalent and 5 in the Windows-only file lock, each
+listed with its reason in ``bench/mutation_equivalents.json``. No mypy or ruff kills are counted:
+mutmut runs no type checker here.
 
 Mutant names (``module.xǁClassǁmethod__mutmut_N``) follow the code: after the modules change, the
 names in the equivalents file may point at other mutations. The report prints each listed mutant's

@@ -194,8 +194,12 @@ def test_an_admin_body_as_long_as_the_limit_is_taken(fake: MhMock) -> None:
 
 
 def test_an_admin_call_may_send_no_body_when_none_is_needed(fake: MhMock) -> None:
-    answer = _admin(fake, "POST", "/webhooks/deliver", headers={"content-type": "application/json"})
+    json_type = {"content-type": "application/json"}
+    answer = _admin(fake, "POST", "/webhooks/deliver", headers=json_type)
     assert answer.status_code == 200 and answer.json() == []
+    fake.advance(5)
+    assert _admin(fake, "POST", "/reset", headers=json_type).status_code == 200  # every option is optional
+    assert fake.now() == 1_767_225_600.0  # the reset restarted the clock
 
 
 def test_a_value_the_engine_refuses_in_an_admin_call_is_a_400_invalid_request(fake: MhMock) -> None:

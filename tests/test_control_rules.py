@@ -273,3 +273,77 @@ def test_an_imported_upload_is_an_input_for_a_clone_whatever_its_name() -> None:
     assert engine.controls.upload_data("api-assets/x/voice.WAV") == render_wav("k", 1.0)
     with pytest.raises(ConfigError, match="uploaded file paths start with 'api-assets/'"):
         engine.controls.import_upload("elsewhere/x.wav", "a", b"")
+
+
+def test_finishing_one_tokens_jobs_leaves_the_others() -> None:
+    engine = _engine()
+    mine, theirs = _voice(engine, "mine"), _voice(engine, "theirs")
+    assert [p.id for p in engine.controls.finish(token="mine")] == [mine]
+    assert engine.controls.project(theirs).status == "queued"
+
+
+def test_a_bad_forced_status_names_the_valid_ones() -> None:
+    engine = _engine()
+    with pytest.raises(
+        ConfigError, match=re.escape("status must be one of rendering, complete, error, canceled, got 'queued'")
+    ):
+        engine.controls.force(_voice(engine), "queued")
+
+
+def test_a_fault_can_be_added_as_a_fault_object() -> None:
+    from mh_mock.engine.faults import Fault
+
+    engine = _engine()
+    added = engine.controls.add_fault(Fault(kind="reset", route="account.get"))  # type: ignore[arg-type]
+    assert added.id == "fault-1"
+    assert engine.controls.pick_fault("account.get", None, T) is added
+
+
+def test_removing_a_tenant_drops_the_rules_aimed_at_it() -> None:
+    engine = _engine()
+    engine.controls.reset_tenant("gone")
+    engine.controls.add_rule({"outcome": "error:invalid_voice", "token": "gone"})
+    engine.controls.remove_tenant("gone")
+    assert engine.controls.finish(_voice(engine, "gone"))[0].status == "complete"
+
+
+def test_a_rule_for_one_token_does_not_decide_another_tokens_jobs() -> None:
+    engine = _engine()
+    engine.controls.add_rule({"outcome": "error:invalid_voice", "token": "a"})
+    assert engine.controls.finish(_voice(engine, "b"))[0].status == "complete"
+    assert engine.controls.finish(_voice(engine, "a"))[0].status == "error"
+
+
+def test_a_tenant_clock_runs_in_real_time_when_asked() -> None:
+    engine = _engine()
+    assert engine.controls.reset_tenant("live", frozen_clock=False).clock.frozen is False
+    assert engine.controls.reset_tenant("still").clock.frozen is True
+
+
+def test_two_options_that_are_not_per_token_are_both_named() -> None:
+    with pytest.raises(ConfigError, match=re.escape("option(s) api_url, seed cannot be set per token")):
+        _engine().controls.reset_tenant("t", seed=3, api_url="x")
+
+
+def test_random_failures_can_be_turned_off() -> None:
+    engine = _engine()
+    engine.controls.set_random_failures(1.0)
+    engine.controls.set_random_failures(None)
+    assert engine.controls.finish(_voice(engine))[0].status == "complete"
+
+
+def test_stepping_a_tenants_project_happens_at_the_tenants_time() -> None:
+    engine = _engine()
+    engine.controls.reset_tenant("mine")
+    project_id = _voice(engine, "mine")
+    engine.controls.advance(30, token="mine")
+    assert engine.controls.step(project_id).history[-1].at == START + 30
+
+
+def test_a_tenant_switched_to_clock_progression_moves_on_its_clock() -> None:
+    engine = _engine(progression="poll")
+    engine.controls.reset_tenant("mine")
+    project_id = _voice(engine, "mine")
+    engine.controls.set_progression("clock", token="mine")
+    engine.controls.advance(1, token="mine")
+    assert engine.controls.project(project_id).status == "rendering"

@@ -238,3 +238,22 @@ def test_uploads_may_be_as_large_as_the_upload_limit_and_other_bodies_the_body_l
     assert fake.dispatcher.body_limit("PUT", "/api-assets/abc/audio.wav") == 1000
     assert fake.dispatcher.body_limit("POST", "/v1/ai-voice-generator") == 100
     assert fake.dispatcher.body_limit("GET", "/nowhere") == 100
+
+
+def test_the_journal_times_a_tenants_call_on_the_tenants_clock(fake: MhMock, http: httpx.Client) -> None:
+    fake.reset_tenant(T)
+    fake.engine.controls.advance(50, token=T)
+    http.get("/v1/account")
+    assert fake.journal.last.at == 1_767_225_600.0 + 50
+
+
+def test_the_journal_keeps_the_answer_to_a_call_no_route_matches(fake: MhMock) -> None:
+    httpx.get(f"{fake.api_url}/v1/nowhere")
+    assert fake.journal.last.status == 404
+    assert fake.journal.last.response["code"] == "not_found"
+
+
+def test_the_journal_keeps_only_the_size_of_a_large_answer(fake: MhMock, http: httpx.Client) -> None:
+    project_id = http.post("/v1/ai-voice-generator", json={**VOICE, "name": "n" * 9000}).json()["id"]
+    answer = http.get(f"/v1/audio-projects/{project_id}")
+    assert fake.journal.last.response == {"bytes": len(answer.content)}

@@ -328,3 +328,76 @@ def test_finishing_everything_runs_jobs_created_at_the_same_moment_in_creation_o
     created = [_voice(engine) for _ in range(4)]
     assert created != sorted(created)
     assert [p.id for p in engine.controls.finish()] == created
+
+
+# ---------------------------------------------------------------------------- inputs that fail a job, and limits
+
+
+def test_a_clone_from_a_plain_http_url_with_an_audio_extension_is_accepted() -> None:
+    engine = _engine()
+    project = engine.api.clone_voice(T, audio_file_path="http://example.com/voice.mp3", prompt="hi")
+    assert engine.controls.finish(project.id)[0].status == "complete"
+
+
+@pytest.mark.parametrize(
+    ("path", "code", "message"),
+    [
+        ("https://example.com/voice.txt", "invalid_file_format",
+         "The audio_file_path URL must end in an audio file extension, got 'https://example.com/voice.txt'"),
+        ("api-assets/nope/voice.wav", "invalid_parameters",
+         "audio_file_path 'api-assets/nope/voice.wav' is not an uploaded file: request an upload URL with "
+         "POST /v1/files/upload-urls and PUT the file there first"),
+        ("api-assets/x/noise.wav", "invalid_file_format", "'api-assets/x/noise.wav' does not hold audio"),
+    ],
+)  # fmt: skip
+def test_a_clone_input_that_is_not_usable_fails_the_job_saying_why(path: str, code: str, message: str) -> None:
+    engine = _engine()
+    engine.controls.import_upload("api-assets/x/noise.wav", T, b"not audio at all")
+    project = engine.api.clone_voice(T, audio_file_path=path, prompt="hi")
+    outcome = engine.controls.finish(project.id)[0].outcome
+    assert (outcome.code, outcome.message) == (code, message)
+
+
+def test_an_imported_upload_of_one_token_is_not_another_tokens_input() -> None:
+    engine = _engine()
+    engine.controls.import_upload("api-assets/x/voice.wav", "alice", b"RIFF")
+    project = engine.api.clone_voice("bob", audio_file_path="api-assets/x/voice.wav", prompt="hi")
+    assert engine.controls.finish(project.id)[0].outcome.code == "invalid_parameters"
+
+
+def test_a_prompt_over_the_limit_fails_the_job_naming_its_length() -> None:
+    engine = _engine(voice_prompt_limit=5)
+    project = engine.api.create_voice(T, prompt="x" * 6, voice_name="Elon Musk")
+    outcome = engine.controls.finish(project.id)[0].outcome
+    assert (outcome.code, outcome.message) == ("text_too_long", "The text is 6 characters long; the limit is 5")
+
+
+def test_an_upload_url_of_an_unknown_asset_type_is_refused() -> None:
+    from mh_mock.errors import Unprocessable
+
+    with pytest.raises(Unprocessable, match=re.escape("'pdf' is an invalid document extension. Possible extensions")):
+        _engine().api.create_upload_urls(T, [("document", "pdf")])
+
+
+def test_a_download_url_works_up_to_the_moment_it_expires() -> None:
+    engine = _engine(download_ttl=60)
+    project_id = _voice(engine)
+    engine.controls.finish(project_id)
+    args = _download_args(engine, T, project_id)
+    engine.controls.advance(60)
+    assert engine.api.download(project_id, *args)[:4] == b"RIFF"
+
+
+def test_a_token_of_the_longest_length_is_accepted() -> None:
+    engine = _engine()
+    assert engine.api.account_body("k" * 256)["credits"] == 10_000
+
+
+@pytest.mark.parametrize("frozen", [True, False])
+def test_the_fakes_clock_is_frozen_only_when_asked(frozen: bool) -> None:
+    assert _engine(frozen_clock=frozen).clock.frozen is frozen
+
+
+def test_the_options_in_force_are_described_as_json() -> None:
+    described = _engine(starting_balance=5).describe_options()
+    assert described["starting_balance"] == 5 and described["progression"] == "poll"

@@ -131,3 +131,33 @@ def test_faults_are_listed_with_the_fields_of_their_kind() -> None:
         ("latency", None, None, 2.0),
         ("timeout", None, None, 30.0),
     ]
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        ({"kind": "reset", "nth": "x"}, "fault field nth must be a number, got 'x'"),
+        ({"kind": "server_error", "status": 404}, "a server_error status is 500, 502 or 503, got 404"),
+        ({"kind": "rate_limit", "after": True}, "after=True only applies to 'reset' and 'timeout' faults"),
+        ({"kind": "reset", "seen": 3, "colour": 1}, "unknown fault field(s) colour, seen; valid fields are: kind, route, "
+         "project_id, token, nth, probability, times, status, retry_after, seconds, after"),
+    ],
+)  # fmt: skip
+def test_a_bad_fault_is_refused_with_exactly_this_message(fault: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        _engine().controls.add_fault(fault)
+    assert str(refused.value) == message
+
+
+def test_a_rule_without_an_outcome_is_refused_saying_which_outcomes_there_are() -> None:
+    with pytest.raises(ConfigError) as refused:
+        _engine().controls.add_rule({"token": "a"})
+    assert str(refused.value) == "a scenario needs an outcome: complete, canceled, error or error:<code>"
+
+
+def test_a_route_prefix_fault_strikes_every_route_under_it_and_no_other() -> None:
+    engine = _engine()
+    engine.controls.add_fault({"kind": "reset", "route": "storage.*", "times": None})
+    assert engine.controls.pick_fault("storage.download", None, T) is not None
+    assert engine.controls.pick_fault("storage.upload", None, T) is not None
+    assert engine.controls.pick_fault("account.get", None, T) is None

@@ -195,8 +195,12 @@ def test_a_state_file_in_a_missing_directory_is_refused(tmp_path: Path) -> None:
 def test_a_second_store_on_the_same_file_is_refused_saying_what_to_do(tmp_path: Path) -> None:
     first = Store(tmp_path / "s.db")
     try:
-        with pytest.raises(StoreError, match=re.escape("one server per state file (start this one with its own")):
+        with pytest.raises(StoreError) as refused:
             Store(tmp_path / "s.db")
+        assert str(refused.value) == (
+            f"another mh-mock process is using the state file {tmp_path / 's.db'}; one server per state file "
+            "(start this one with its own --state PATH)"
+        )
     finally:
         first.close()
     Store(tmp_path / "s.db").close()  # released on close
@@ -324,3 +328,109 @@ def test_an_account_made_by_its_first_call_keeps_its_id_after_a_restart(restart:
 def test_an_imported_upload_survives_a_restart(restart: Callable[..., Engine]) -> None:
     restart().controls.import_upload("api-assets/x/voice.wav", "*", b"RIFFdata")
     assert restart().controls.upload_data("api-assets/x/voice.wav") == b"RIFFdata"
+
+
+# ---------------------------------------------------------------------------- more of what a restart restores
+
+
+def test_a_failed_attempt_and_its_retry_time_survive_a_restart(restart: Callable[..., Engine]) -> None:
+    engine = restart()
+    engine.controls.add_webhook("http://127.0.0.1:9/hook", "s", ["audio.completed"])
+    engine.controls.finish(_voice(engine))
+    [attempt] = engine.take_due_webhooks()
+    engine.record_webhook(attempt.delivery_id, 500, None, attempt.at)
+    [delivery] = restart().state.hub.deliveries()
+    assert ([a.status for a in delivery.attempts], delivery.next_attempt_at) == ([500], START + 1)
+
+
+def test_a_tokens_own_webhook_stays_its_own_after_a_restart(restart: Callable[..., Engine]) -> None:
+    restart().controls.add_webhook("http://127.0.0.1:9/hook", "s", token="mine")
+    again = restart()
+    again.controls.finish(_voice(again, "theirs"))
+    assert again.take_due_webhooks() == []
+
+
+def test_how_often_a_fault_has_matched_survives_a_restart(restart: Callable[..., Engine]) -> None:
+    engine = restart()
+    engine.controls.add_fault({"kind": "reset", "route": "account.get", "nth": 2})
+    assert engine.controls.pick_fault("account.get", None, T) is None
+    assert restart().controls.pick_fault("account.get", None, T) is not None  # the second match
+
+
+def test_a_project_deleted_after_it_finished_stays_deleted_after_a_restart(restart: Callable[..., Engine]) -> None:
+    engine = restart()
+    project_id = _voice(engine)
+    engine.controls.finish(project_id)
+    engine.api.delete_project(T, project_id)
+    assert restart().controls.project(project_id).enabled is False
+
+
+def test_a_progression_switch_restarts_the_timer_also_after_a_restart(restart: Callable[..., Engine]) -> None:
+    engine = restart(progression="clock")
+    project_id = _voice(engine)
+    engine.controls.advance(0.5)
+    engine.controls.set_progression("poll")
+    engine.controls.set_progression("clock")  # the queued second starts again at +0.5
+    again = restart(progression="clock")
+    again.controls.advance(0.9)
+    assert again.controls.project(project_id).status == "queued"
+    again.controls.advance(0.1)
+    assert again.controls.project(project_id).status == "rendering"
+
+
+def test_a_reset_empties_the_state_file(restart: Callable[..., Engine]) -> None:
+    engine = restart()
+    _voice(engine)
+    engine.reset()
+    assert restart().controls.projects() == []
+
+
+def test_the_audio_of_a_project_is_the_same_after_a_restart(restart: Callable[..., Engine]) -> None:
+    engine = restart()
+    project_id = _voice(engine)
+    engine.controls.finish(project_id)
+    url = urlsplit(engine.api.get_project(T, project_id)["downloads"][0]["url"])
+    query = parse_qs(url.query)
+    args = (project_id, "output.wav", query["expires"][0], query["signature"][0])
+    before = engine.api.download(*args)
+    assert restart().api.download(*args) == before
+
+
+def _ids_after_restarts(folder: Path, seed: int | None, per_restart: list[int]) -> list[list[str]]:
+    folder.mkdir()
+    made = []
+    for count in [0, *per_restart]:
+        engine = Engine(Config(seed=seed, start_time=START), store=Store(folder / "s.db"))
+        try:
+            made.append([_voice(engine) for _ in range(count)])
+        finally:
+            engine.close()
+    return made[1:]
+
+
+def test_each_restart_of_a_seeded_fake_draws_ids_from_a_new_stream(tmp_path: Path) -> None:
+    _, second_restart = _ids_after_restarts(tmp_path / "a", 9, [1, 1])
+    [first_two] = _ids_after_restarts(tmp_path / "b", 9, [2])
+    assert second_restart[0] != first_two[1]
+
+
+def test_an_unseeded_fake_draws_new_ids_after_every_restart(tmp_path: Path) -> None:
+    assert _ids_after_restarts(tmp_path / "a", None, [2]) != _ids_after_restarts(tmp_path / "b", None, [2])
+
+
+def test_seeded_random_failures_and_fault_probabilities_repeat_after_a_restart(tmp_path: Path) -> None:
+    def run(folder: Path) -> tuple[list[str | None], list[bool]]:
+        folder.mkdir()
+        engine = Engine(Config(seed=3, start_time=START), store=Store(folder / "s.db"))
+        engine.controls.set_random_failures(0.5, ["invalid_voice"])
+        engine.controls.add_fault({"kind": "reset", "route": "account.get", "probability": 0.5, "times": None})
+        engine.close()
+        again = Engine(Config(seed=3, start_time=START), store=Store(folder / "s.db"))
+        try:
+            codes = [again.controls.finish(_voice(again))[0].outcome.code for _ in range(12)]
+            struck = [again.controls.pick_fault("account.get", None, T) is not None for _ in range(12)]
+            return codes, struck
+        finally:
+            again.close()
+
+    assert run(tmp_path / "one") == run(tmp_path / "two")

@@ -134,3 +134,38 @@ def test_deliveries_can_be_listed_for_one_token() -> None:
     engine.controls.finish(_voice(engine, "b"))
     assert [d.owner for d in engine.state.hub.deliveries("a")] == ["a"]
     assert [d.owner for d in engine.state.hub.deliveries()] == ["a", "b"]
+
+
+def test_endpoints_are_numbered_one_by_one() -> None:
+    engine = _engine()
+    assert [_hook(engine), _hook(engine)] == ["webhook-1", "webhook-2"]
+
+
+@pytest.mark.parametrize(
+    ("secret", "target", "message"),
+    [
+        ("", "http://127.0.0.1:9/hook", "a webhook needs a secret to sign with"),
+        ("s", "ftp://127.0.0.1/hook", "a webhook URL starts with http:// or https://, got 'ftp://127.0.0.1/hook'"),
+    ],
+)
+def test_a_bad_webhook_is_refused_with_exactly_this_message(secret: str, target: str, message: str) -> None:
+    from mh_mock.errors import ConfigError
+
+    with pytest.raises(ConfigError) as refused:
+        _engine().controls.add_webhook(target, secret)
+    assert str(refused.value) == message
+
+
+def test_unknown_endpoints_and_redeliveries_to_removed_endpoints_are_not_found_by_name() -> None:
+    engine = _engine()
+    endpoint = _hook(engine, ["audio.completed"])
+    engine.controls.finish(_voice(engine))
+    [attempt] = engine.take_due_webhooks()
+    _answer(engine, [attempt], 200)
+    engine.controls.remove_webhook(endpoint)
+    with pytest.raises(NotFound) as gone:
+        engine.controls.redeliver(attempt.delivery_id)
+    assert gone.value.message == f"webhook endpoint {endpoint} of {attempt.delivery_id} is gone"
+    with pytest.raises(NotFound) as unknown:
+        engine.controls.remove_webhook(endpoint)
+    assert unknown.value.message == f"No webhook endpoint {endpoint!r}"

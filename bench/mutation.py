@@ -22,7 +22,11 @@ Last recorded run (mutmut 3.8.1, Python 3.11, 2 cores; seed 2024, fraction 0.25)
 generated over the ten modules, 900 run, 11 minutes wall time. 849 of the 849 non-equivalent mutants
 killed (846 by a failing test, 3 by a hang); 46 equivalent and 5 in the Windows-only file lock, each
 listed with its reason in ``bench/mutation_equivalents.json``. No mypy or ruff kills are counted:
-mutmut runs no type checker here.
+mutmut runs no type checker here. An independent sample (``--seed 7``), run after the tests were
+written for the first one, first scored 90 %; after its survivors were triaged the same way: 853 of 855
+non-equivalent mutants killed, 42 equivalent, 3 Windows-only. Its two survivors: the default busy
+timeout of ``Store`` (5 s; telling 6 s from 5 s needs a test that waits that long) and the request
+passed to the log line of an admin answer that cannot be encoded (only a bug could make one).
 
 Mutant names (``module.xǁClassǁmethod__mutmut_N``) follow the code: after the modules change, the
 names in the equivalents file may point at other mutations. The report prints each listed mutant's
@@ -174,8 +178,9 @@ def diff_line(workdir: Path, name: str, _cache: dict[Path, dict[str, str]] = {})
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
         }
     functions = _cache[path]
-    original = functions.get(function.rsplit("__mutmut_", 1)[0] + "__mutmut_orig", "").splitlines()[1:]
-    mutated = functions.get(function, "").splitlines()[1:]
+    original_name = function.rsplit("__mutmut_", 1)[0] + "__mutmut_orig"
+    original = functions.get(original_name, "").splitlines()
+    mutated = functions.get(function, "").replace(function, original_name, 1).splitlines()
     diff = difflib.unified_diff(original, mutated, lineterm="", n=0)
     added = [line[1:].strip() for line in diff if line.startswith("+") and not line.startswith("+++")]
     return " / ".join(added)[:160] if added else "?"

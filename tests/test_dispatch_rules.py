@@ -257,3 +257,17 @@ def test_the_journal_keeps_only_the_size_of_a_large_answer(fake: MhMock, http: h
     project_id = http.post("/v1/ai-voice-generator", json={**VOICE, "name": "n" * 9000}).json()["id"]
     answer = http.get(f"/v1/audio-projects/{project_id}")
     assert fake.journal.last.response == {"bytes": len(answer.content)}
+
+
+def test_the_journal_keeps_an_answer_of_exactly_the_limit_in_full(fake: MhMock, http: httpx.Client) -> None:
+    from mh_mock.routing.dispatch import JOURNAL_BODY_LIMIT
+
+    fake.set_progression("clock")  # reading moves nothing: every GET of a project answers the same
+
+    def answer_length(name: str) -> int:
+        project_id = http.post("/v1/ai-voice-generator", json={**VOICE, "name": name}).json()["id"]
+        return len(http.get(f"/v1/audio-projects/{project_id}").content)
+
+    name = "n" * (1 + JOURNAL_BODY_LIMIT - answer_length("n"))
+    assert answer_length(name) == JOURNAL_BODY_LIMIT
+    assert fake.journal.last.response["name"] == name

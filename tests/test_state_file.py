@@ -434,3 +434,16 @@ def test_seeded_random_failures_and_fault_probabilities_repeat_after_a_restart(t
             again.close()
 
     assert run(tmp_path / "one") == run(tmp_path / "two")
+
+
+def test_a_truncated_state_file_is_refused_as_damaged(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    engine = Engine(Config(), store=Store(path))
+    for _ in range(50):
+        engine.api.create_voice(T, prompt="x" * 200, voice_name="Elon Musk")
+    engine.close()
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(StoreError) as refused:
+        store = Store(path)
+        store.load()
+    assert "database disk image is malformed; it is not an mh-mock state file or it is damaged" in str(refused.value)

@@ -318,11 +318,6 @@ def test_a_project_stepped_by_hand_keeps_the_timing_of_its_new_status() -> None:
     assert engine.controls.project(project_id).status == "complete"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: finish() and active_projects() break ties of created_at by project id, so on a frozen clock "
-    "finish_all runs (and sends webhooks for) jobs in random id order, not in the order they were created",
-)
 def test_finishing_everything_runs_jobs_created_at_the_same_moment_in_creation_order() -> None:
     engine = _engine(seed=11)  # the clock is frozen: every job is created at the same moment
     created = [_voice(engine) for _ in range(4)]

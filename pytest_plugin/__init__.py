@@ -85,8 +85,11 @@ def _active(options: MarkerOptions, monkeypatch: pytest.MonkeyPatch, *, ssl: boo
         yield
 
 
-def _xdist_workers() -> int:
-    return int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+def _xdist_workers(config: pytest.Config) -> int:
+    """Workers of this run under pytest-xdist (1 without it). Read from the worker's own config:
+    the environment variable is inherited by any pytest that a test starts in a subprocess."""
+    workerinput: dict[str, Any] = getattr(config, "workerinput", {})
+    return int(workerinput.get("workercount", 1))
 
 
 @pytest.fixture
@@ -122,7 +125,7 @@ def _remote(request: pytest.FixtureRequest, url: str, options: MarkerOptions) ->
     remote = RemoteControl(url, admin_token=request.config.getoption("mh_mock_admin_token"))
     settings = {**FIXTURE_DEFAULTS, **options.config}
     try:
-        if _xdist_workers() <= 1:
+        if _xdist_workers(request.config) <= 1:
             remote.reset(**settings)
             yield remote
             return

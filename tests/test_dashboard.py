@@ -389,7 +389,7 @@ def test_a_fault_added_in_the_page_strikes_the_next_call(fresh: LiveServer, open
         struck = http.get("/v1/account")
         assert struck.status_code == 429 and struck.json()["code"] == "rate_limited"
         assert http.get("/v1/account").status_code == 200  # it struck once
-    expect(_row(page, "journal-table", "429")).to_contain_text("rate_limit")
+    expect(_row(page, "journal-table", "rate_limit")).to_contain_text("429")
 
     failing = page.locator("form[data-operation=fail_next]")
     failing.get_by_label("Count").fill("1")

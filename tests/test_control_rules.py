@@ -6,20 +6,11 @@ import re
 
 import pytest
 
-from mh_mock.config import Config
-from mh_mock.engine import Engine
 from mh_mock.errors import ConfigError, NotFound
 
-T = "token"
-START = 1_767_225_600.0
-
-
-def _engine(**options: object) -> Engine:
-    return Engine(Config(start_time=START, **options))  # type: ignore[arg-type]
-
-
-def _voice(engine: Engine, token: str = T, prompt: str = "Hello there") -> str:
-    return engine.api.create_voice(token, prompt=prompt, voice_name="Elon Musk").id
+from .engines import START, T
+from .engines import create_voice as _voice
+from .engines import new_engine as _engine
 
 
 def test_projects_can_be_listed_by_status_and_by_owner() -> None:

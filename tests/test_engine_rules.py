@@ -16,16 +16,9 @@ from mh_mock.engine import Engine
 from mh_mock.engine.store import Store
 from mh_mock.errors import ConfigError, StorageError, Unavailable
 
-T = "token"
-START = 1_767_225_600.0
-
-
-def _engine(**options: object) -> Engine:
-    return Engine(Config(start_time=START, **options))  # type: ignore[arg-type]
-
-
-def _voice(engine: Engine, token: str = T) -> str:
-    return engine.api.create_voice(token, prompt="Hello there", voice_name="Elon Musk").id
+from .engines import START, T
+from .engines import create_voice as _voice
+from .engines import new_engine as _engine
 
 
 def _slot(engine: Engine, token: str = T) -> tuple[str, str]:

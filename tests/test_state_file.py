@@ -21,8 +21,8 @@ from mh_mock.engine import Engine
 from mh_mock.engine.store import Store, StoreError
 from mh_mock.errors import Unavailable
 
-T = "token"
-START = 1_767_225_600.0
+from .engines import START, T
+from .engines import create_voice as _voice
 
 
 @pytest.fixture
@@ -39,10 +39,6 @@ def restart(tmp_path: Path) -> Iterator[Callable[..., Engine]]:
 
     yield reopen
     opened[-1].close()
-
-
-def _voice(engine: Engine, token: str = T) -> str:
-    return engine.api.create_voice(token, prompt="Hello there", voice_name="Elon Musk").id
 
 
 def test_a_file_just_created_opens_again(restart: Callable[..., Engine]) -> None:

@@ -8,21 +8,13 @@ import re
 
 import pytest
 
-from mh_mock.config import Config
 from mh_mock.engine import Engine
 from mh_mock.engine.hub import RETRY_WINDOW, Outgoing
 from mh_mock.errors import NotFound
 
-T = "token"
-START = 1_767_225_600.0
-
-
-def _engine(**options: object) -> Engine:
-    return Engine(Config(start_time=START, **options))  # type: ignore[arg-type]
-
-
-def _voice(engine: Engine, token: str = T) -> str:
-    return engine.api.create_voice(token, prompt="Hello there", voice_name="Elon Musk").id
+from .engines import START
+from .engines import create_voice as _voice
+from .engines import new_engine as _engine
 
 
 def _answer(engine: Engine, attempts: list[Outgoing], status: int) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 
+from mh_mock.control.remote import Control, ControlError
 from mh_mock.errors import ConfigError, NotFound
 
 from .engines import START, T
@@ -21,6 +23,42 @@ def test_projects_can_be_listed_by_status_and_by_owner() -> None:
     assert [p.id for p in engine.controls.projects(status="queued")] == [queued, other]
     assert [p.id for p in engine.controls.projects(token="other")] == [other]
     assert [p.id for p in engine.controls.projects(token=T, status="queued")] == [queued]
+
+
+def test_projects_page_from_the_newest_end_and_filter_by_account_id() -> None:
+    engine = _engine()
+    first = [_voice(engine, "a") for _ in range(3)]
+    other = _voice(engine, "b")
+    last = _voice(engine, "a")
+    account = engine.controls.account("a").id
+
+    def ids(**query: Any) -> list[str]:
+        return [p.id for p in engine.controls.projects(**query)]
+
+    assert ids(limit=2) == [other, last]  # the newest two, still oldest first
+    assert ids(limit=99) == [*first, other, last]
+    assert ids(account=account) == [*first, last]
+    assert ids(account=account, limit=2) == [first[2], last]
+    assert ids(token="b", account=account) == []  # a token and another account's id: nothing is both
+    assert ids(status="queued", limit=1) == [last]
+    with pytest.raises(NotFound, match=re.escape("No account with id 'acct_nope'")):
+        engine.controls.projects(account="acct_nope")
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ConfigError, match="limit must be a whole number of at least 1"):
+            engine.controls.projects(limit=bad)  # type: ignore[arg-type]
+
+
+def test_the_admin_api_pages_projects_and_refuses_a_bad_page(fake: Control) -> None:
+    made = [fake.create_project("mhk_test_pages")["id"] for _ in range(3)]
+    account = fake.account("mhk_test_pages")["id"]
+    assert [p["id"] for p in fake.projects(limit=2)] == made[1:]
+    assert [p["id"] for p in fake.projects(account=account, limit=1)] == made[2:]
+    with pytest.raises(ControlError) as refused:
+        fake.projects(limit=0)
+    assert refused.value.status == 400 and "limit" in refused.value.message
+    with pytest.raises(ControlError) as unknown:
+        fake.projects(account="acct_nope")
+    assert unknown.value.status == 404
 
 
 def test_an_account_unknown_to_the_fake_is_not_found_with_a_hint() -> None:

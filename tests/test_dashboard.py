@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -251,6 +252,34 @@ def test_lists_projects_and_shows_new_ones_without_reload(fresh: LiveServer, ope
     assert page.evaluate("window.__sameDocument") is True  # no reload
     expect(_row(page, "journal-table", second)).to_contain_text("voice_generator.create")
     _shoot(page, tmp_path, "projects")
+
+
+@pytest.mark.slow
+def test_a_fake_with_many_projects_is_polled_a_page_at_a_time_and_filtered_by_the_server(
+    fresh: LiveServer, open_page: Any, tmp_path: Path
+) -> None:
+    expect = _expect()
+    oldest = _create(fresh, name="the oldest", token="mhk_test_old_account")
+    for _ in range(1_005):
+        fresh.create_project(TOKEN)
+    page, watch = open_page(fresh.url)
+    summary = page.get_by_role("search", name="Filter projects").locator("p")
+    expect(summary).to_have_text("1006 projects (the newest 200 listed)")
+    expect(_row(page, "projects-table", oldest)).to_have_count(0)
+
+    old_account = fresh.account("mhk_test_old_account")["id"]
+    page.get_by_label("Token / account").select_option(old_account)
+    expect(_row(page, "projects-table", oldest)).to_contain_text(
+        "the oldest"
+    )  # older than the page, found by the server
+    expect(summary).to_have_text("1006 projects, 1 shown by the filters")
+    _shoot(page, tmp_path, "many-projects")
+
+    queries = [
+        parse_qs(urlsplit(r.url).query) for r in watch.requests if urlsplit(r.url).path == "/mh-mock-api/projects"
+    ]
+    assert queries and all(q.get("limit") == ["1000"] for q in queries)  # never every project
+    assert queries[-1].get("account") == [old_account]
 
 
 @pytest.mark.slow

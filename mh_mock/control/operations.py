@@ -112,7 +112,8 @@ _ENDPOINT = {"enum": Endpoint.values(), "description": "only jobs of this endpoi
 
 def _projects(c: OpContext, a: Args) -> list[dict[str, Any]]:
     state, reveal = c.engine.state, c.reveal(a)
-    return [project_view(state, p, reveal) for p in c.engine.controls.projects(a.get("token"), a.get("status"))]
+    found = c.engine.controls.projects(a.get("token"), a.get("status"), account=a.get("account"), limit=a.get("limit"))
+    return [project_view(state, p, reveal) for p in found]
 
 
 def _project(c: OpContext, project: Any) -> dict[str, Any]:
@@ -216,7 +217,10 @@ OPERATIONS: tuple[Operation, ...] = (
               body={"progression": {"enum": Progression.values()}, "token": _SCOPE}, required=("progression",),
               cli="progression", positional=("progression",), scoped=True),
     Operation("projects", "GET", "/projects", "Every project with owner and timeline", _projects,
-              query={"token": _SCOPE, "status": _described({"enum": Status.values()}, "only projects in this status")},
+              query={"token": _SCOPE, "status": _described({"enum": Status.values()}, "only projects in this status"),
+                     "account": {"type": "string", "minLength": 1, "maxLength": 64,
+                                 "description": "only projects of the account with this id"},
+                     "limit": _described(_COUNT, "only the newest N matching projects (still oldest first)")},
               scoped=True),
     Operation("project", "GET", "/projects/{id}", "One project (reading it here counts no poll)",
               lambda c, a: _project(c, c.engine.controls.project(a["id"]))),

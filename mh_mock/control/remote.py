@@ -123,9 +123,13 @@ class Control:
 
     # ------------------------------------------------------------------ projects
 
-    def projects(self, token: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
-        """Every project (of ``token``, in ``status``), as GET bodies plus ``owner``, ``endpoint``, ``history``."""
-        return self.call("projects", **_given(token=token, status=status))  # type: ignore[no-any-return]
+    def projects(
+        self, token: str | None = None, status: str | None = None, *, account: str | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:  # fmt: skip
+        """Every project (of ``token``, of the account with id ``account``, in ``status``), oldest
+        first, as GET bodies plus ``owner``, ``endpoint``, ``history``; ``limit``: only the newest N."""
+        return self.call("projects", **_given(token=token, status=status, account=account, limit=limit))  # type: ignore[no-any-return]
 
     def project(self, project_id: str) -> dict[str, Any]:
         """One project, whoever owns it; reading it here counts no poll."""

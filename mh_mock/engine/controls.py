@@ -9,6 +9,7 @@ valid values.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -49,14 +50,31 @@ class Controls:
             state.settle()
             return state.project(project_id)
 
-    def projects(self, token: str | None = None, status: str | None = None) -> list[Project]:
-        """Every project (of ``token``, in ``status``, if given), oldest first."""
+    def projects(
+        self, token: str | None = None, status: str | None = None, *, account: str | None = None,
+        limit: int | None = None,
+    ) -> list[Project]:  # fmt: skip
+        """Every project (of ``token``, of the account whose id is ``account``, in ``status``, if
+        given), oldest first; with ``limit``, only the newest ``limit`` of them (found from the
+        newest end, so a page of a large fake costs the page, not the fake)."""
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+            raise ConfigError(f"limit must be a whole number of at least 1, not {limit!r}")
         with self._context.transaction() as state:
             state.settle()
-            return [
-                p for p in state.projects.values()
+            if account is not None:
+                owner = next((a.token for a in state.accounts.values() if a.id == account), None)
+                if owner is None:
+                    raise NotFound(f"No account with id {account!r}")
+                if token is not None and token != owner:
+                    return []
+                token = owner
+            wanted = (
+                p for p in reversed(state.projects.values())
                 if (token is None or p.owner == token) and (status is None or p.status == status)
-            ]  # fmt: skip
+            )  # fmt: skip
+            newest = list(itertools.islice(wanted, limit))
+            newest.reverse()
+            return newest
 
     def accounts(self) -> list[Account]:
         """Every account, in creation order, after any refund that is due."""

@@ -118,7 +118,7 @@ async function poll() {
   try {
     const {admin} = ctx;
     const [state, projects, accounts, scenarios, faults, webhooks, deliveries] = await Promise.all([
-      admin.get("/state"), admin.get("/projects"), admin.get("/accounts"), admin.get("/scenarios"),
+      admin.get("/state"), admin.get("/projects", sections.projects.query()), admin.get("/accounts"), admin.get("/scenarios"),
       admin.get("/faults"), admin.get("/webhooks"), admin.get("/webhooks/deliveries"),
     ]);
     Object.assign(ctx.data, {state, projects, accounts, scenarios, faults, webhooks, deliveries});
@@ -161,15 +161,17 @@ async function start() {
     }
     for (const op of operations) ctx.ops[op.name] = op;
     const journal = journalSection(ctx, $("journal-body"));
+    const projects = projectsSection(ctx, $("projects-body"));
     sections = [
       clockSection(ctx, $("clock-body"), {now: $("top-now"), badges: $("top-badges")}),
       accountsSection(ctx, $("accounts-body")),
       resetSection(ctx, $("reset-body"), () => journal.restart()),
-      projectsSection(ctx, $("projects-body")),
+      projects,
       simulationSection(ctx, $("simulation-body")),
       webhooksSection(ctx, $("webhooks-body")),
     ];
     sections.journal = journal;
+    sections.projects = projects;
   }
   poll();
 }

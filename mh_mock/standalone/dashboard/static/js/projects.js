@@ -5,6 +5,9 @@ import {badge, confirmButton, delta, fill, h, localUrl, nextId, syncChildren, ti
 import {humanize, operationForm} from "./forms.js";
 
 const MAX_ROWS = 200;
+// The page loads the newest FETCH_LIMIT projects matching the account and status filters (the
+// server filters those), so a fake holding 100,000 projects costs a poll no more than one holding 1,000.
+const FETCH_LIMIT = 1000;
 const TERMINAL = new Set(["complete", "error", "canceled"]);
 
 const isDeleted = (p) => p.enabled === false;
@@ -24,7 +27,7 @@ export function projectsSection(ctx, root) {
     (ops.projects.query.status.enum || []).map((s) => h("option", {value: s}, s)),
     h("option", {value: "deleted"}, "deleted"));
   const search = h("input", {id: searchId, type: "search", placeholder: "id, name or token", autocomplete: "off", spellcheck: "false"});
-  for (const control of [accountFilter, statusFilter]) control.addEventListener("change", () => render(ctx.data));
+  for (const control of [accountFilter, statusFilter]) control.addEventListener("change", () => ctx.refresh());
   search.addEventListener("input", () => render(ctx.data));
   const summary = h("p", {class: "muted small", "aria-live": "polite"});
   const filters = h("div", {class: "filters", role: "search", "aria-label": "Filter projects"},
@@ -164,6 +167,12 @@ export function projectsSection(ctx, root) {
       h("dt", null, "Download"), h("dd", null, download ? [h("span", {class: "mono small break"}, download.url), h("div", {class: "muted small"}, `expires ${download.expires_at}`)] : h("span", {class: "muted"}, isDeleted(p) ? "gone (deleted)" : "none until complete"))));
   }
 
+  /** The query of the next poll: the filters the server applies, and the page's size. */
+  function query() {
+    const status = statusFilter.value;
+    return {limit: FETCH_LIMIT, account: accountFilter.value, status: status === "deleted" ? "" : status};
+  }
+
   function filtered(projects) {
     const account = accountFilter.value;
     const status = statusFilter.value;
@@ -175,7 +184,7 @@ export function projectsSection(ctx, root) {
   }
 
   let lastAccounts = "";
-  function render({projects, accounts}) {
+  function render({projects, accounts, state}) {
     byId.clear();
     for (const p of projects) byId.set(p.id, p);
     const accountKey = accounts.map((a) => `${a.id}:${a.token}`).join(",");
@@ -187,11 +196,14 @@ export function projectsSection(ctx, root) {
     }
     const matching = filtered(projects).reverse(); // newest first
     shown = matching.slice(0, MAX_ROWS);
-    summary.textContent = `${projects.length} project${projects.length === 1 ? "" : "s"}` +
-      (matching.length !== projects.length ? `, ${matching.length} shown by the filters` : "") +
-      (matching.length > MAX_ROWS ? ` (the newest ${MAX_ROWS} listed)` : "");
-    empty.hidden = projects.length > 0;
-    table.hidden = projects.length === 0;
+    const total = state ? state.projects : projects.length;
+    const filtering = Boolean(accountFilter.value || statusFilter.value || search.value.trim());
+    const capped = projects.length >= FETCH_LIMIT;
+    summary.textContent = `${total} project${total === 1 ? "" : "s"}` +
+      (filtering ? `, ${matching.length} shown by the filters${capped ? ` (among the newest ${FETCH_LIMIT} of them)` : ""}` : "") +
+      (shown.length < total && !filtering ? ` (the newest ${shown.length} listed)` : matching.length > MAX_ROWS ? ` (the newest ${MAX_ROWS} listed)` : "");
+    empty.hidden = total > 0;
+    table.hidden = total === 0;
     // download URLs are fresh on every poll: leave them out of the signature, update links in place
     const signature = (p) => JSON.stringify({...p, downloads: (p.downloads || []).length});
     const nodes = syncChildren(rows, shown, (p) => p.id, signature, renderRow);
@@ -206,5 +218,5 @@ export function projectsSection(ctx, root) {
     renderDetail();
   }
 
-  return {render};
+  return {render, query};
 }

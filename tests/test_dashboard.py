@@ -281,6 +281,12 @@ def test_a_fake_with_many_projects_is_polled_a_page_at_a_time_and_filtered_by_th
     assert queries and all(q.get("limit") == ["1000"] for q in queries)  # never every project
     assert queries[-1].get("account") == [old_account]
 
+    watch.tolerated.append(re.compile("status of 404"))  # the browser logs the refused filter, which the page handles
+    fresh.reset()  # the account filtered on is gone: the page drops the filter and carries on
+    expect(summary).to_have_text("0 projects")
+    expect(page.get_by_label("Token / account")).to_have_value("")
+    expect(page.locator("#connection")).to_have_text("live")
+
 
 @pytest.mark.slow
 def test_clock_advance_and_progression(fresh: LiveServer, open_page: Any) -> None:

@@ -118,7 +118,7 @@ async function poll() {
   try {
     const {admin} = ctx;
     const [state, projects, accounts, scenarios, faults, webhooks, deliveries] = await Promise.all([
-      admin.get("/state"), admin.get("/projects", sections.projects.query()), admin.get("/accounts"), admin.get("/scenarios"),
+      admin.get("/state"), sections.projects.load(), admin.get("/accounts"), admin.get("/scenarios"),
       admin.get("/faults"), admin.get("/webhooks"), admin.get("/webhooks/deliveries"),
     ]);
     Object.assign(ctx.data, {state, projects, accounts, scenarios, faults, webhooks, deliveries});

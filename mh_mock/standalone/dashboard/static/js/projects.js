@@ -173,6 +173,17 @@ export function projectsSection(ctx, root) {
     return {limit: FETCH_LIMIT, account: accountFilter.value, status: status === "deleted" ? "" : status};
   }
 
+  /** The page of projects for the next poll. An account filtered on that is gone (a reset) is dropped. */
+  async function load() {
+    try {
+      return await admin.get("/projects", query());
+    } catch (error) {
+      if (error.status !== 404 || !accountFilter.value) throw error;
+      accountFilter.value = "";
+      return admin.get("/projects", query());
+    }
+  }
+
   function filtered(projects) {
     const account = accountFilter.value;
     const status = statusFilter.value;
@@ -218,5 +229,5 @@ export function projectsSection(ctx, root) {
     renderDetail();
   }
 
-  return {render, query};
+  return {render, load};
 }

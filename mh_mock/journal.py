@@ -1,6 +1,6 @@
 """The call journal: every request a fake saw, with queries and assertions that read well in tests.
 
-Entries are lean: JSON bodies and answers are kept as parsed JSON up to 64 KiB; binary bodies
+Entries are lean: JSON bodies and answers are kept as parsed JSON up to 8 KiB; binary bodies
 (uploads, downloads) only as their size and SHA-256; a rejected body only as its size and a
 short prefix. With a ``limit`` only the most recent calls are kept.
 """
@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Call", "Journal", "binary_summary", "body_matches"]
+__all__ = ["Call", "Journal", "binary_summary", "body_matches", "mask_token"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +66,24 @@ def body_matches(body: Any, expected: Any) -> bool:
     if isinstance(expected, Mapping):
         return isinstance(body, Mapping) and all(k in body and body_matches(body[k], v) for k, v in expected.items())
     return bool(body == expected)
+
+
+def mask_token(token: str | None, reveal: str | None = None) -> str | None:
+    """``token`` as listings show it: whole if it is ``reveal`` (the caller named it), else its first
+    and last few characters around an ellipsis (``mhk_…x7Qz``): a third of it at most, eight
+    characters at most."""
+    if token is None or token == reveal:
+        return token
+    if token == "\x00public":
+        return "*"
+    shown = min(8, len(token) // 3)
+    head, tail = (shown + 1) // 2, shown // 2
+    return token[:head] + "…" + (token[-tail:] if tail else "")
+
+
+def _same_token(recorded: str | None, wanted: str) -> bool:
+    """Whether a recorded token is ``wanted``: equal, or shortened as a live server's journal lists it."""
+    return recorded is not None and (recorded == wanted or ("…" in recorded and recorded == mask_token(wanted)))
 
 
 class Journal:
@@ -131,16 +149,25 @@ class Journal:
 
         ``route`` is a name (``RouteName.PROJECTS_GET``) or a prefix ending in ``*``
         (``"storage.*"``); ``body`` matches calls whose JSON body contains it (nested mappings
-        match by their keys: ``body={"style": {"voice_name": "Elon Musk"}}``).
+        match by their keys: ``body={"style": {"voice_name": "Elon Musk"}}``). ``token`` matches the
+        calls made with that key and the storage calls (which carry none) about its uploads and
+        projects, as the admin API's filter does; ``owner`` only the latter kind's owner. A whole
+        token also matches the shortened form a live server's journal lists.
         """
-        wanted = {"method": None if method is None else method.upper(), "project_id": project_id, "token": token,
-                  "status": status, "fault": fault, "owner": owner}  # fmt: skip
+        wanted = {"method": None if method is None else method.upper(), "project_id": project_id,
+                  "status": status, "fault": fault}  # fmt: skip
         checks = [(name, value) for name, value in wanted.items() if value is not None]
         return [
             call
             for call in self.calls
             if _route_matches(call.route, route)
             and all(getattr(call, name) == value for name, value in checks)
+            and (
+                token is None
+                or _same_token(call.token, token)
+                or (call.token is None and _same_token(call.owner, token))
+            )
+            and (owner is None or _same_token(call.owner, owner))
             and (body is None or body_matches(call.body, body))
         ]
 

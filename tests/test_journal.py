@@ -8,9 +8,12 @@ import httpx
 import pytest
 
 from mh_mock.audio import render_wav
+from mh_mock.control.remote import Control
 from mh_mock.inprocess import MhMock
 from mh_mock.journal import Journal
 from mh_mock.vocabulary import RouteName
+
+from .conftest import TOKEN
 
 
 def _record(
@@ -102,3 +105,20 @@ def test_the_journal_is_bounded_by_default() -> None:
         for _ in range(5):
             http.get(f"{fake.api_url}/v1/account")
         assert [call.seq for call in fake.journal] == [2, 3, 4]
+
+
+def test_a_token_finds_its_calls_and_the_storage_calls_about_its_projects_in_both_modes(
+    fake: Control, http: httpx.Client
+) -> None:
+    project_id = http.post(
+        "/v1/ai-voice-generator", json={"style": {"prompt": "Hi", "voice_name": "Elon Musk"}}
+    ).json()["id"]
+    fake.finish(project_id)
+    download = http.get(f"/v1/audio-projects/{project_id}").json()["downloads"][0]["url"]
+    with httpx.Client() as plain:  # a download carries no key, as a browser or the SDK fetches it
+        assert plain.get(download).status_code == 200
+    journal = fake.journal  # standalone: fetched over the admin API, whose listing shortens keys
+    journal.assert_called(RouteName.VOICE_GENERATOR_CREATE, token=TOKEN, times=1)
+    assert len(journal.filter("storage.*", method="GET", status=200, token=TOKEN)) == 1  # the download, by owner
+    journal.assert_not_called(RouteName.VOICE_GENERATOR_CREATE, token="mhk_live_someone_else")
+    journal.assert_called("storage.download", owner=TOKEN)

@@ -7,6 +7,7 @@ that says why, and changes nothing.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
@@ -21,7 +22,7 @@ from mh_mock.control.remote import ControlError, RemoteControl
 from mh_mock.inprocess import MhMock
 from mh_mock.standalone.threaded import LiveServer
 
-from .serving import serving
+from .serving import free_port, serve, serving
 
 TOKEN = "mhk_live_owner"
 FORM = {"content-type": "application/x-www-form-urlencoded"}
@@ -180,6 +181,36 @@ def _forwarded_call(base_url: str) -> str:
 
 def test_forwarded_headers_from_a_client_do_not_rewrite_what_the_journal_shows(live: LiveServer) -> None:
     assert _forwarded_call(live.url).startswith(f"{live.url}/v1/account")
+
+
+@pytest.mark.slow
+def test_a_crowd_of_deliver_calls_cannot_wedge_the_server() -> None:
+    # Each POST /webhooks/deliver holds a worker thread while it waits for the sender; the sender's own
+    # thread hops must not queue behind them (they did: a crowd at once hung the server for good).
+    served = serve()
+    try:
+        admin = RemoteControl(served.url)
+        admin.add_webhook(f"http://127.0.0.1:{free_port()}/hook", "whsec_crowd")  # nobody listens there
+        admin.finish(admin.create_project("mhk_test_crowd")["id"])
+        admin.close()
+
+        async def crowd() -> list[int]:
+            limits = httpx.Limits(max_connections=200)
+            async with httpx.AsyncClient(base_url=served.url, timeout=30, limits=limits) as client:
+                answers = await asyncio.gather(
+                    *(client.post("/mh-mock-api/webhooks/deliver", json={}) for _ in range(200))
+                )
+            return [answer.status_code for answer in answers]
+
+        assert asyncio.run(crowd()) == [200] * 200
+        with httpx.Client(base_url=served.url, timeout=5) as http:
+            assert http.get("/v1/account", headers={"authorization": "Bearer mhk_test_crowd"}).status_code == 200
+            assert http.get("/mh-mock-api/state").status_code == 200
+        assert served.stop() == 0
+    finally:
+        if served.process.poll() is None:
+            served.process.kill()
+            served.process.wait()
 
 
 @pytest.mark.slow

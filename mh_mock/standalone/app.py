@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
+import anyio
 import anyio.from_thread
 import anyio.to_thread
 from starlette.applications import Starlette
@@ -56,6 +57,9 @@ _T = TypeVar("_T")
 
 _INLINE_BODY = 64 * 1024
 """Bodies larger than this are handled in a worker thread (copying them takes time)."""
+
+ADMIN_THREADS = 8
+"""Worker threads admin calls may hold at once (the rest wait their turn; API calls never wait for them)."""
 
 
 def standalone_config(url: str, **options: Any) -> Config:
@@ -106,6 +110,7 @@ class FakeApp:
         self.starlette = Starlette(routes=pages, lifespan=self._lifespan)
         self._page_paths = frozenset(getattr(route, "path", "") for route in pages)
         self._served = 0
+        self._admin_limiter: anyio.CapacityLimiter | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -146,8 +151,13 @@ class FakeApp:
         if body is None:
             return  # the client went away
         request.body = body
-        heavy = path.startswith(ADMIN_PREFIX) or len(body) > _INLINE_BODY
-        answer = await self._run(self.dispatcher.handle, request, heavy=heavy)
+        admin = path.startswith(ADMIN_PREFIX)
+        answer = await self._run(
+            self.dispatcher.handle,
+            request,
+            heavy=admin or len(body) > _INLINE_BODY,
+            limiter=self._admin_threads() if admin else None,
+        )
         if answer.fault is not None and await _act_out(answer.fault, receive):
             return
         await _respond(send, answer.status, answer.content, answer.headers)
@@ -156,17 +166,26 @@ class FakeApp:
             if self._served % self.settings.freeze_gc_every == 0:
                 gc.freeze()
 
-    async def _run(self, function: Callable[..., _T], *args: Any, heavy: bool) -> _T:
-        """Run engine work inline when that cannot block the loop, else in a worker thread."""
+    async def _run(
+        self, function: Callable[..., _T], *args: Any, heavy: bool, limiter: anyio.CapacityLimiter | None = None
+    ) -> _T:
+        """Run engine work inline when that cannot block the loop, else in a worker thread (of ``limiter``)."""
         if heavy or self.engine.persistent:
-            return await anyio.to_thread.run_sync(function, *args)
+            return await anyio.to_thread.run_sync(function, *args, limiter=limiter)
         lock = self.engine.lock
         if not lock.acquire(blocking=False):  # someone holds the engine: wait in a thread, not here
-            return await anyio.to_thread.run_sync(function, *args)
+            return await anyio.to_thread.run_sync(function, *args, limiter=limiter)
         try:
             return function(*args)
         finally:
             lock.release()
+
+    def _admin_threads(self) -> anyio.CapacityLimiter:
+        """Admin calls get worker threads of their own: one may wait for webhook deliveries for seconds
+        (``POST /mh-mock-api/webhooks/deliver``), and a crowd of those must not starve API calls."""
+        if self._admin_limiter is None:
+            self._admin_limiter = anyio.CapacityLimiter(ADMIN_THREADS)
+        return self._admin_limiter
 
     def _deliver_now(self) -> None:
         """Called by the admin operation (in a worker thread): send every due webhook and wait."""

@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections import defaultdict
 
+import anyio
 import anyio.to_thread
 import httpx
 
@@ -30,13 +31,23 @@ class WebhookSender:
         self.engine = engine
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._client: httpx.AsyncClient | None = None
+        self._limiter: anyio.CapacityLimiter | None = None
+
+    def _threads(self) -> anyio.CapacityLimiter:
+        """Worker threads of the sender's own: admin calls waiting in :meth:`flush` hold threads of the
+        shared pool, and the work they wait for must never queue behind them."""
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(2)
+        return self._limiter
 
     async def pump(self) -> None:
         """Start a worker for every endpoint with due attempts and none running."""
         if not self.engine.state.hub.pending_count:
             return
         busy = frozenset(self._workers)
-        due = await anyio.to_thread.run_sync(lambda: self.engine.take_due_webhooks(skip_endpoints=busy))
+        due = await anyio.to_thread.run_sync(
+            lambda: self.engine.take_due_webhooks(skip_endpoints=busy), limiter=self._threads()
+        )
         by_endpoint: dict[str, list[Outgoing]] = defaultdict(list)
         for attempt in due:
             by_endpoint[attempt.endpoint.id].append(attempt)
@@ -56,7 +67,7 @@ class WebhookSender:
             for attempt in attempts:
                 status, error = await self._post(attempt)
                 await anyio.to_thread.run_sync(
-                    self.engine.record_webhook, attempt.delivery_id, status, error, attempt.at
+                    self.engine.record_webhook, attempt.delivery_id, status, error, attempt.at, limiter=self._threads()
                 )
         except Exception:  # the engine refused to record (a save failed): the attempts stay pending
             logger.exception("mh-mock could not record a webhook attempt")

@@ -118,6 +118,20 @@ def test_listings_never_show_a_whole_token(live: LiveServer) -> None:
     assert [c["token"] for c in live.call("journal")] == ["mh…er", "mh…er"]
 
 
+def test_rules_faults_and_webhooks_aimed_at_a_key_list_it_shortened(live: LiveServer) -> None:
+    secret = "mhk_live_SECRETKEY_alice_123456"
+    fault = live.add_fault("rate_limit", token=secret, times=None)
+    assert fault["token"] == secret  # the caller named it
+    live.add_scenario("error", token=secret)
+    hook = live.call("add_webhook", url="http://127.0.0.1:9/hook", secret="whsec_x", token=secret)
+    listed = [*live.faults(), *live.scenarios()["rules"], *live.webhooks()]
+    assert [item["token"] for item in listed] == ["mhk_…3456"] * 3
+    assert [f["token"] for f in live.call("faults", token=secret)] == [secret]  # asked about it: shown whole
+    assert live.remove_fault(fault["id"]) == []
+    assert live.remove_webhook(hook["id"]) == []
+    assert secret not in json.dumps([live.scenarios(), live.call("deliveries")])
+
+
 # ---------------------------------------------------------------------------- the admin token
 
 

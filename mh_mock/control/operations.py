@@ -19,6 +19,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from ..config import HTTP_FIXED_OPTIONS, OPTION_SCHEMAS
+from ..journal import mask_token
 from ..vocabulary import Endpoint, Event, FaultKind, Progression, RouteName, Status, Tier
 from .views import account_view, call_view, delivery_view, project_view, state_view
 
@@ -149,11 +150,20 @@ def _journal(c: OpContext, a: Args) -> list[dict[str, Any]]:
     return [call_view(call, c.reveal(a)) for call in calls]
 
 
+def _shortened(item: dict[str, Any], reveal: str | None) -> dict[str, Any]:
+    """A rule, fault or endpoint as JSON, its token shortened unless the caller named it (listings
+    never show whole API keys)."""
+    token = item.get("token")
+    return {**item, "token": mask_token(token, reveal)} if isinstance(token, str) else item
+
+
 def _scenarios(c: OpContext, a: Args) -> dict[str, Any]:
     scenarios = c.engine.state.scenarios
     token, random = a.get("token"), scenarios.random
     return {
-        "rules": [rule.to_json() for rule in scenarios.rules if token is None or rule.token == token],
+        "rules": [
+            _shortened(rule.to_json(), token) for rule in scenarios.rules if token is None or rule.token == token
+        ],
         "random": None if random is None else {"ratio": random.ratio, "codes": list(random.codes)},
     }
 
@@ -165,12 +175,16 @@ def _deliveries(c: OpContext, a: Args) -> list[dict[str, Any]]:
 
 def _webhooks(c: OpContext, a: Args) -> list[dict[str, Any]]:
     token = a.get("token")
-    return [e.to_json() for e in c.engine.state.hub.endpoints.values() if token is None or e.token == token]
+    return [
+        _shortened(e.to_json(), token)
+        for e in c.engine.state.hub.endpoints.values()
+        if token is None or e.token == token
+    ]
 
 
 def _faults(c: OpContext, a: Args) -> list[dict[str, Any]]:
     token = a.get("token")
-    return [f.to_json() for f in c.engine.state.faults.rules if token is None or f.token == token]
+    return [_shortened(f.to_json(), token) for f in c.engine.state.faults.rules if token is None or f.token == token]
 
 
 def _deliver(c: OpContext, a: Args) -> list[dict[str, Any]]:

@@ -61,6 +61,20 @@ def test_the_admin_api_pages_projects_and_refuses_a_bad_page(fake: Control) -> N
     assert unknown.value.status == 404
 
 
+def test_controls_refuse_a_token_no_api_call_could_carry() -> None:
+    engine = _engine()
+    long = "k" * 257
+    for make in (
+        lambda: engine.controls.add_account(long),
+        lambda: engine.controls.set_balance(long, 5),
+        lambda: engine.controls.reset_tenant(long),
+    ):
+        with pytest.raises(ConfigError, match="a token has at most 256 characters"):
+            make()
+    assert engine.controls.accounts() == []
+    engine.controls.add_account("k" * 256)  # the longest an API call may carry
+
+
 def test_an_account_unknown_to_the_fake_is_not_found_with_a_hint() -> None:
     with pytest.raises(NotFound, match=re.escape("accounts are created on their first API call")):
         _engine().controls.account("nobody")

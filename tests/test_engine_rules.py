@@ -336,6 +336,8 @@ def test_a_clone_from_a_plain_http_url_with_an_audio_extension_is_accepted() -> 
          "audio_file_path 'api-assets/nope/voice.wav' is not an uploaded file: request an upload URL with "
          "POST /v1/files/upload-urls and PUT the file there first"),
         ("api-assets/x/noise.wav", "invalid_file_format", "'api-assets/x/noise.wav' does not hold audio"),
+        ("http://[::1/voice.mp3", "invalid_file_format",
+         "The audio_file_path URL is not valid (Invalid IPv6 URL): 'http://[::1/voice.mp3'"),
     ],
 )  # fmt: skip
 def test_a_clone_input_that_is_not_usable_fails_the_job_saying_why(path: str, code: str, message: str) -> None:

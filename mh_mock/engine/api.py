@@ -102,7 +102,10 @@ class Api:
 
     def _clone_input_problem(self, token: str, path: str) -> Outcome | None:
         if path.startswith(("http://", "https://")):
-            parts = urlsplit(path)
+            try:
+                parts = urlsplit(path)
+            except ValueError as error:  # e.g. an unclosed IPv6 host: "http://[::1"
+                return Outcome.error("invalid_file_format", f"The audio_file_path URL is not valid ({error}): {path!r}")
             extension = PurePosixPath(parts.path).suffix.lstrip(".").lower()
             library = (parts.hostname or "").endswith("magichour.ai") and "audioId=" in parts.query
             if library or extension in EXTENSIONS["audio"] or extension in EXTENSIONS["video"]:

@@ -23,7 +23,7 @@ from .faults import Fault
 from .hub import Delivery, WebhookEndpoint
 from .models import Account, Project, Upload
 from .scenarios import RandomFailures, Rule
-from .state import PUBLIC, Tenant
+from .state import MAX_TOKEN_LENGTH, PUBLIC, Tenant
 
 if TYPE_CHECKING:
     from .context import Context
@@ -192,8 +192,7 @@ class Controls:
         self, token: str, credits: int | None = None, *, email: str | None = None, tier: str | None = None
     ) -> Account:
         """Register ``token`` (required in strict auth) with ``credits`` (default: starting balance)."""
-        if not isinstance(token, str) or not token.strip() or token == PUBLIC:
-            raise ConfigError(f"a token must be a non-blank string, got {token!r}")
+        _check_token(token)
         if tier is not None and tier not in Tier.values():
             raise ConfigError(f"tier must be one of {', '.join(Tier.values())}, got {tier!r}")
         _check_credits(credits, allow_none=True)
@@ -230,6 +229,7 @@ class Controls:
     def reset_tenant(self, token: str, **options: Any) -> Tenant:
         """Forget everything of ``token`` (projects, uploads, account, its rules, faults, webhooks and
         deliveries) and give it its own clock and progression (options: :data:`TENANT_OPTIONS`)."""
+        _check_token(token)
         unknown = sorted(set(options) - set(TENANT_OPTIONS))
         if unknown:
             raise ConfigError(
@@ -400,6 +400,16 @@ class Controls:
             state.uploads[file_path] = upload
             state.changed("uploads", file_path, False)
             return upload
+
+
+def _check_token(token: object) -> None:
+    """An API key the fake could ever be called with: a non-blank string of at most 256 characters."""
+    if not isinstance(token, str) or not token.strip() or token == PUBLIC:
+        raise ConfigError(f"a token must be a non-blank string, got {token!r}")
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise ConfigError(
+            f"a token has at most {MAX_TOKEN_LENGTH} characters (API keys longer are refused), got {len(token)}"
+        )
 
 
 def _check_credits(credits: Any, *, allow_none: bool) -> None:

@@ -14,7 +14,7 @@ import pytest
 from mh_mock.config import Config
 from mh_mock.engine import Engine
 from mh_mock.engine.store import Store
-from mh_mock.errors import ConfigError, StorageError, Unavailable
+from mh_mock.errors import ConfigError, InsufficientCredits, StorageError, Unavailable
 
 from .engines import START, T
 from .engines import create_voice as _voice
@@ -391,3 +391,13 @@ def test_the_fakes_clock_is_frozen_only_when_asked(frozen: bool) -> None:
 def test_the_options_in_force_are_described_as_json() -> None:
     described = _engine(starting_balance=5).describe_options()
     assert described["starting_balance"] == 5 and described["progression"] == "poll"
+
+
+def test_a_first_call_refused_for_credits_creates_no_account() -> None:
+    engine = _engine(starting_balance=5)
+    with pytest.raises(InsufficientCredits):
+        engine.api.create_music("newcomer", duration=15, prompt="a tune")
+    assert engine.controls.accounts() == []  # only a call that succeeds creates one
+    engine.api.create_voice("newcomer", prompt="Hi", voice_name="Elon Musk")  # 1 credit: it can afford that
+    [account] = engine.controls.accounts()
+    assert (account.token, account.credits) == ("newcomer", 4)

@@ -136,9 +136,9 @@ class Api:
         chosen = Outcome.parse(outcome) if outcome is not None else None  # a bad outcome changes nothing
         with self._context.transaction() as state:
             state.settle()
-            account = state.account_of(token)
-            if account.credits < charge:
+            if state.credits_of(token) < charge:  # refused before any account is created
                 raise InsufficientCredits()
+            account = state.account_of(token)
             now = state.now(account.token)
             timing = None
             if chosen is None:  # explicit outcomes use up no rule and draw nothing

@@ -155,10 +155,18 @@ class State:
         found = self.accounts.get(self.check_token(token))
         if found is None:
             assert token is not None
-            tenant = self.tenant(token)
-            balance = self.config.starting_balance if tenant.starting_balance is None else tenant.starting_balance
-            found = self.new_account(token, balance)
+            found = self.new_account(token, self.starting_balance(token))
         return found
+
+    def credits_of(self, token: str | None) -> int:
+        """What ``token``'s account holds, or would start with (nothing is created)."""
+        found = self.accounts.get(self.check_token(token))
+        return self.starting_balance(token) if found is None else found.credits
+
+    def starting_balance(self, token: str | None) -> int:
+        """The credits a new account of ``token`` starts with (its tenant's, else the fake's)."""
+        tenant = self.tenant(token)
+        return self.config.starting_balance if tenant.starting_balance is None else tenant.starting_balance
 
     def new_account(self, token: str, credits: int) -> Account:
         account = Account(token, self.ids.new(), credits, self.config.account_email, self.config.account_tier.value)

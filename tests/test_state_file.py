@@ -19,7 +19,7 @@ import pytest
 from mh_mock.config import Config
 from mh_mock.engine import Engine
 from mh_mock.engine.store import Store, StoreError
-from mh_mock.errors import Unavailable
+from mh_mock.errors import NotFound, Unavailable
 
 from .engines import START, T
 from .engines import create_voice as _voice
@@ -344,6 +344,29 @@ def test_a_tokens_own_webhook_stays_its_own_after_a_restart(restart: Callable[..
     again = restart()
     again.controls.finish(_voice(again, "theirs"))
     assert again.take_due_webhooks() == []
+
+
+def test_ids_of_removed_webhooks_rules_and_faults_are_never_given_out_again_after_a_restart(
+    restart: Callable[..., Engine],
+) -> None:
+    engine = restart()
+    hook = engine.controls.add_webhook("http://127.0.0.1:9/old", "whsec_old")
+    engine.controls.finish(_voice(engine))
+    [attempt, *_] = engine.take_due_webhooks()
+    engine.record_webhook(attempt.delivery_id, 200, None, attempt.at)
+    engine.controls.remove_webhook(hook.id)
+    rule = engine.controls.add_rule({"outcome": "complete"})
+    engine.controls.remove_rule(rule.id)
+    fault = engine.controls.add_fault({"kind": "reset"})
+    engine.controls.remove_fault(fault.id)
+
+    again = restart()
+    new_hook = again.controls.add_webhook("http://127.0.0.1:9/new", "whsec_new")
+    assert new_hook.id != hook.id
+    assert again.controls.add_rule({"outcome": "complete"}).id != rule.id
+    assert again.controls.add_fault({"kind": "reset"}).id != fault.id
+    with pytest.raises(NotFound, match="is gone"):  # the old event is not sent to the new endpoint
+        again.controls.redeliver(attempt.delivery_id)
 
 
 def test_how_often_a_fault_has_matched_survives_a_restart(restart: Callable[..., Engine]) -> None:

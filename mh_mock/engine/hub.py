@@ -163,6 +163,15 @@ class WebhookHub:
 
     # ------------------------------------------------------------------ endpoints
 
+    @property
+    def endpoints_issued(self) -> int:
+        """How many endpoint ids have been given out (a restart carries it on, so no id is reused)."""
+        return self._endpoint_counter
+
+    def carry_on_from(self, endpoints_issued: int) -> None:
+        """Number new endpoints after ``endpoints_issued`` (saved by an earlier run) at least."""
+        self._endpoint_counter = max(self._endpoint_counter, endpoints_issued)
+
     def add_endpoint(
         self, target: str | Receiver, secret: str, events: Iterable[str] | None = None, *, token: str | None = None
     ) -> WebhookEndpoint:
@@ -377,6 +386,7 @@ class WebhookHub:
         """Reload the saved deliveries; pending ones are attempted when due."""
         for delivery in sorted((Delivery.from_json(row) for row in rows), key=lambda d: d.seq):
             self._seq = max(self._seq, delivery.seq)
+            self.carry_on_from(counter_of(delivery.endpoint_id))  # its endpoint's id is taken, even if removed
             if delivery.state == "pending":
                 self._enqueue(delivery)
             else:

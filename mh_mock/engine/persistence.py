@@ -108,6 +108,10 @@ class Saver:
             state.faults.restore(fault)
         for rule in meta["scenarios"]:
             state.scenarios.add(Rule.from_json({k: v for k, v in rule.items() if k != "id"}, rule["id"]))
+        issued = meta.get("issued", {})  # (files saved before ids were carried on have none)
+        state.hub.carry_on_from(issued.get("webhooks", 0))
+        state.scenarios.carry_on_from(issued.get("scenarios", 0))
+        state.faults.carry_on_from(issued.get("faults", 0))
         if meta["random"] is not None:
             state.scenarios.random = RandomFailures.build(meta["random"][0], meta["random"][1], seed)
         self._changed = {table: {} for table in _TABLES}
@@ -133,6 +137,11 @@ def _meta(state: State) -> dict[str, Any]:
         "random": None if random is None else [random.ratio, list(random.codes)],
         "faults": [fault.to_json() for fault in state.faults.rules],
         "webhooks": [e.to_json() for e in state.hub.endpoints.values() if e.url is not None],
+        "issued": {
+            "webhooks": state.hub.endpoints_issued,
+            "scenarios": state.scenarios.issued,
+            "faults": state.faults.issued,
+        },
     }
 
 

@@ -28,6 +28,15 @@ class NumberedRules(Generic[T]):
         self.rules: list[T] = []
         self._counter = 0
 
+    @property
+    def issued(self) -> int:
+        """How many ids have been given out (a restart carries it on, so no id is ever reused)."""
+        return self._counter
+
+    def carry_on_from(self, issued: int) -> None:
+        """Number new rules after ``issued`` (saved by an earlier run) at least."""
+        self._counter = max(self._counter, issued)
+
     def add(self, rule: T) -> T:
         """Append ``rule``, giving it the next id unless it has one."""
         if rule.id:

@@ -20,6 +20,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
+import anyio
 import httpx
 import respx
 from respx.mocks import Mocker
@@ -35,7 +36,7 @@ from .engine.hub import Outgoing
 from .engine.seeds import TRUSTED
 from .interception import NAME
 from .journal import Journal
-from .routing.dispatch import Dispatcher, Request
+from .routing.dispatch import Dispatcher, Request, Response
 from .routing.routes import Surface
 from .sslcache import shared_ssl_context
 from .vocabulary import FaultKind
@@ -196,7 +197,7 @@ class MhMock(Control):
                 return host.serve(request)
         return self._elsewhere(request)  # the dispatcher's 404, listing nothing: no route is here
 
-    def _own(self, request: httpx.Request) -> _Handler | None:
+    def _own(self, request: httpx.Request) -> _Serve | None:
         """The handler of the fake host ``request`` is for; PassThrough for hosts let through."""
         for host in self._hosts:
             if host.matches(request.url):
@@ -213,34 +214,8 @@ class MhMock(Control):
             "MhMock(passthrough_hosts=[...]) or @pytest.mark.mh_mock(passthrough_hosts=[...])"
         )
 
-    def _serve(self, prefix: str, surfaces: frozenset[Surface]) -> _Handler:
-        handle = self.dispatcher.handle
-        cut = len(prefix)
-
-        def serve(request: httpx.Request) -> httpx.Response:
-            try:
-                body = request.content
-            except httpx.RequestNotRead:
-                body = request.read()
-            url = request.url
-            path = url.raw_path.split(b"?", 1)[0].decode("ascii")
-            answer = handle(
-                Request(
-                    request.method, str(url), path[cut:] or "/", url.params if url.query else {}, request.headers, body,
-                    request.headers.get_list("authorization"),
-                ),
-                surfaces,
-            )  # fmt: skip
-            self.deliver_due()
-            if answer.fault is not None:
-                _act_out(answer.fault, request)
-            content = answer.content
-            headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers.items()]
-            headers.append((b"content-length", b"%d" % len(content)))
-            # a ready stream and the request: httpx does no encoding work and respx no copying
-            return httpx.Response(answer.status, headers=headers, stream=httpx.ByteStream(content), request=request)
-
-        return serve
+    def _serve(self, prefix: str, surfaces: frozenset[Surface]) -> _Serve:
+        return _Serve(self, len(prefix), surfaces)
 
     def _send(self, method: str, path: str, query: dict[str, str] | None, body: Any) -> Any:
         url = f"{self.api_url}{ADMIN_PREFIX}{path}"
@@ -280,10 +255,70 @@ class MhMock(Control):
             return None, f"{type(error).__name__}: {error}"
 
 
+class _Serve:
+    """Serves the requests of one fake host (or of none: the 404 for the rest) through the dispatcher."""
+
+    def __init__(self, fake: MhMock, cut: int, surfaces: frozenset[Surface]) -> None:
+        self.fake, self.cut, self.surfaces = fake, cut, surfaces
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        answer = self._answer(request)
+        if answer.fault is not None:
+            if answer.fault.kind is FaultKind.LATENCY:
+                time.sleep(_latency(answer.fault, request))
+            _act_out(answer.fault, request)
+        return _response(answer, request)
+
+    async def asynchronously(self, request: httpx.Request) -> httpx.Response:
+        """As a call, but a latency fault waits without blocking the event loop (asyncio or trio)."""
+        answer = self._answer(request)
+        if answer.fault is not None:
+            if answer.fault.kind is FaultKind.LATENCY:
+                await anyio.sleep(_latency(answer.fault, request))
+            _act_out(answer.fault, request)
+        return _response(answer, request)
+
+    def _answer(self, request: httpx.Request) -> Response:
+        try:
+            body = request.content
+        except httpx.RequestNotRead:
+            body = request.read()
+        url = request.url
+        path = url.raw_path.split(b"?", 1)[0].decode("ascii")
+        answer = self.fake.dispatcher.handle(
+            Request(
+                request.method, str(url), path[self.cut :] or "/", url.params if url.query else {}, request.headers,
+                body, request.headers.get_list("authorization"),
+            ),
+            self.surfaces,
+        )  # fmt: skip
+        self.fake.deliver_due()
+        return answer
+
+
+def _response(answer: Response, request: httpx.Request) -> httpx.Response:
+    content = answer.content
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers.items()]
+    headers.append((b"content-length", b"%d" % len(content)))
+    # a ready stream and the request: httpx does no encoding work and respx no copying
+    return httpx.Response(answer.status, headers=headers, stream=httpx.ByteStream(content), request=request)
+
+
+def _latency(fault: Fault, request: httpx.Request) -> float:
+    """How long a latency fault holds the answer: its delay, or the client's read timeout if that is
+    shorter (then the client times out, as it would on a socket)."""
+    read_timeout = (request.extensions.get("timeout") or {}).get("read")
+    return fault.delay if read_timeout is None else min(fault.delay, read_timeout)
+
+
 def _act_out(fault: Fault, request: httpx.Request) -> None:
-    """Make an injected fault happen in-process: a delay, or the httpx error a client would see."""
+    """Make an injected fault happen in-process: the httpx error a client would see, after any delay."""
     if fault.kind is FaultKind.LATENCY:
-        time.sleep(fault.delay)
+        read_timeout = (request.extensions.get("timeout") or {}).get("read")
+        if read_timeout is not None and fault.delay > read_timeout:
+            raise httpx.ReadTimeout(
+                f"The read operation timed out after {read_timeout} s (mh-mock latency fault)", request=request
+            )
     elif fault.kind is FaultKind.RESET:
         raise httpx.ReadError("[Errno 104] Connection reset by peer (mh-mock fault)", request=request)
     elif fault.kind is FaultKind.REFUSED:
@@ -298,7 +333,7 @@ class _Host:
 
     parts: SplitResult
     prefix: str
-    serve: _Handler
+    serve: _Serve
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -344,7 +379,7 @@ class _FakeRouter(respx.MockRouter):
     async def async_handler(self, request: httpx.Request) -> httpx.Response:
         serve = self.fake._own(request)
         if serve is not None:
-            return serve(request)
+            return await serve.asynchronously(request)
         try:
             return await super().async_handler(request)
         except AllMockedAssertionError:

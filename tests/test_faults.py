@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import httpx
@@ -76,6 +77,36 @@ def test_latency_delays_but_answers(fake: Control, client: Client, monkeypatch: 
     elapsed = time.monotonic() - started
     assert slept == [0.05] if isinstance(fake, MhMock) else elapsed >= 0.05  # a lower bound cannot flake
     assert fake.journal.last.fault == "latency"
+
+
+def test_latency_longer_than_the_read_timeout_times_the_client_out(
+    fake: Control, base_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slept: list[float] = []
+    if isinstance(fake, MhMock):  # in-process the wait is a sleep of the calling thread, up to the timeout
+        monkeypatch.setattr("mh_mock.inprocess.time.sleep", slept.append)
+    fake.add_fault("latency", route="account.get", seconds=1)
+    with Client(TOKEN, base_url=base_url, timeout=0.2) as impatient, pytest.raises(httpx.ReadTimeout):
+        impatient.account()
+    assert slept == ([0.2] if isinstance(fake, MhMock) else [])
+
+
+@pytest.mark.anyio
+async def test_in_process_latency_lets_other_tasks_run_meanwhile() -> None:
+    order: list[str] = []
+    with MhMock() as fake:
+        fake.add_fault("latency", route="account.get", seconds=0.05)
+        async with httpx.AsyncClient(headers={"authorization": f"Bearer {TOKEN}"}) as client:
+
+            async def call() -> None:
+                assert (await client.get(f"{fake.api_url}/v1/account")).status_code == 200
+                order.append("answered")
+
+            async def other() -> None:
+                order.append("another task ran")
+
+            await asyncio.gather(call(), other())
+    assert order == ["another task ran", "answered"]  # the delay did not block the event loop
 
 
 def test_a_fault_with_a_probability_is_seeded(fake: Control, client: Client) -> None:

@@ -43,7 +43,8 @@ __all__ = ["FIXTURE_DEFAULTS", "MarkerOptions"]
 IN_PROCESS_TOKEN = "mhk_test_token"
 
 FIXTURE_DEFAULTS: dict[str, Any] = {"frozen_clock": True, "progression": "poll"}
-"""What every fixture's fake starts with, in-process and on a live server alike (markers override)."""
+"""What every fixture's fake starts with, in-process and on a live server alike (a preload seed's
+own ``config`` overrides them, and the marker's options override both)."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -118,12 +119,28 @@ def mh_mock(
                 yield fake
 
 
+def _settings(options: MarkerOptions) -> dict[str, Any]:
+    """What a live server is reset with: the fixture defaults, those a preload seed's ``config`` sets
+    taken from the seed (as an in-process fake does), then the marker's options."""
+    defaults = dict(FIXTURE_DEFAULTS)
+    preload = options.config.get("preload")
+    if preload is not None:
+        from mh_mock.engine.seeds import load_seed
+
+        try:
+            seeded = load_seed(preload).get("config") or {}
+        except Exception:  # a seed only the server can read, or a bad one: the server answers for it
+            seeded = {}
+        defaults.update({name: seeded[name] for name in FIXTURE_DEFAULTS if name in seeded})
+    return {**defaults, **options.config}
+
+
 def _remote(request: pytest.FixtureRequest, url: str, options: MarkerOptions) -> Iterator[RemoteControl]:
     from mh_mock.control.remote import RemoteControl
     from mh_mock.engine.controls import TENANT_OPTIONS
 
     remote = RemoteControl(url, admin_token=request.config.getoption("mh_mock_admin_token"))
-    settings = {**FIXTURE_DEFAULTS, **options.config}
+    settings = _settings(options)
     try:
         if _xdist_workers(request.config) <= 1:
             remote.reset(**settings)
@@ -164,7 +181,7 @@ def mh_mock_server(
 
     Same defaults as ``mh_mock`` (frozen clock, poll progression), same control API, plus ``.url``.
     """
-    _mh_mock_live_server.reset(**mh_mock_options.config)
+    _mh_mock_live_server.reset(**_settings(mh_mock_options))
     with _active(mh_mock_options, monkeypatch):
         yield _mh_mock_live_server
 

@@ -165,6 +165,35 @@ def test_live(mh_mock, mh_client, mh_sdk):
         assert [call.route for call in server.journal][:2] == ["voice_generator.create", "projects.get"]
 
 
+def test_a_preload_seeds_own_clock_settings_win_over_the_fixture_defaults_in_every_mode(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        test_seeded="""
+import pytest
+
+SEED = {"config": {"progression": "clock", "frozen_clock": False}}
+
+@pytest.mark.mh_mock(preload=SEED)
+def test_in_process(mh_mock):
+    assert (mh_mock.state()["progression"], mh_mock.state()["frozen"]) == ("clock", False)
+
+@pytest.mark.mh_mock(preload=SEED)
+def test_session_server(mh_mock_server):
+    assert (mh_mock_server.state()["progression"], mh_mock_server.state()["frozen"]) == ("clock", False)
+
+@pytest.mark.mh_mock(preload=SEED, progression="poll")
+def test_the_marker_wins_over_the_seed(mh_mock_server):
+    assert mh_mock_server.state()["progression"] == "poll"
+"""
+    )
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=3)
+    with LiveServer() as server:
+        pytester.runpytest("-p", "no:cacheprovider", f"--mh-mock-url={server.url}", "-k", "in_process").assert_outcomes(
+            passed=1
+        )
+
+
 def test_xdist_workers_each_get_their_own_server(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         test_parallel="\n".join(

@@ -93,7 +93,7 @@ class Outcome:
             if self.message is None:
                 object.__setattr__(self, "message", job_error_message(code))
         elif self.code is not None or self.message is not None:
-            raise ConfigError(f"only an 'error' outcome has a code and message, not {self.status!r}")
+            raise ConfigError(f"only an 'error' outcome has a code and message, not {str(self.status)!r}")
 
     @classmethod
     def error(cls, code: str = "unknown_error", message: str | None = None) -> Outcome:

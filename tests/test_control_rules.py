@@ -390,3 +390,9 @@ def test_a_tenant_switched_to_clock_progression_moves_on_its_clock() -> None:
     engine.controls.set_progression("clock", token="mine")
     engine.controls.advance(1, token="mine")
     assert engine.controls.project(project_id).status == "rendering"
+
+
+def test_a_code_for_an_outcome_that_is_not_an_error_is_refused_naming_the_status() -> None:
+    engine = _engine()
+    with pytest.raises(ConfigError, match=re.escape("only an 'error' outcome has a code and message, not 'complete'")):
+        engine.controls.force(_voice(engine), "complete", code="processing_timeout")

@@ -81,11 +81,6 @@ def mask_token(token: str | None, reveal: str | None = None) -> str | None:
     return token[:head] + "…" + (token[-tail:] if tail else "")
 
 
-def _same_token(recorded: str | None, wanted: str) -> bool:
-    """Whether a recorded token is ``wanted``: equal, or shortened as a live server's journal lists it."""
-    return recorded is not None and (recorded == wanted or ("…" in recorded and recorded == mask_token(wanted)))
-
-
 class Journal:
     """A thread-safe list of :class:`Call`, with query helpers and assertions."""
 
@@ -150,9 +145,8 @@ class Journal:
         ``route`` is a name (``RouteName.PROJECTS_GET``) or a prefix ending in ``*``
         (``"storage.*"``); ``body`` matches calls whose JSON body contains it (nested mappings
         match by their keys: ``body={"style": {"voice_name": "Elon Musk"}}``). ``token`` matches the
-        calls made with that key and the storage calls (which carry none) about its uploads and
-        projects, as the admin API's filter does; ``owner`` only the latter kind's owner. A whole
-        token also matches the shortened form a live server's journal lists.
+        calls made with that key and the calls about its uploads and projects (storage calls carry
+        no key), as the admin API's filter does; ``owner`` only the latter.
         """
         wanted = {"method": None if method is None else method.upper(), "project_id": project_id,
                   "status": status, "fault": fault}  # fmt: skip
@@ -162,12 +156,8 @@ class Journal:
             for call in self.calls
             if _route_matches(call.route, route)
             and all(getattr(call, name) == value for name, value in checks)
-            and (
-                token is None
-                or _same_token(call.token, token)
-                or (call.token is None and _same_token(call.owner, token))
-            )
-            and (owner is None or _same_token(call.owner, owner))
+            and (token is None or token in (call.token, call.owner))
+            and (owner is None or call.owner == owner)
             and (body is None or body_matches(call.body, body))
         ]
 

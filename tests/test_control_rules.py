@@ -68,6 +68,10 @@ def test_controls_refuse_a_token_no_api_call_could_carry() -> None:
         lambda: engine.controls.add_account(long),
         lambda: engine.controls.set_balance(long, 5),
         lambda: engine.controls.reset_tenant(long),
+        lambda: engine.controls.remove_tenant(long),
+        lambda: engine.controls.add_rule({"outcome": "error", "token": long}),
+        lambda: engine.controls.add_fault({"kind": "reset", "token": long}),
+        lambda: engine.controls.add_webhook("http://127.0.0.1:9/hook", "s", token=long),
     ):
         with pytest.raises(ConfigError, match="a token has at most 256 characters"):
             make()

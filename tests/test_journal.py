@@ -122,3 +122,20 @@ def test_a_token_finds_its_calls_and_the_storage_calls_about_its_projects_in_bot
     assert len(journal.filter("storage.*", method="GET", status=200, token=TOKEN)) == 1  # the download, by owner
     journal.assert_not_called(RouteName.VOICE_GENERATOR_CREATE, token="mhk_live_someone_else")
     journal.assert_called("storage.download", owner=TOKEN)
+
+
+def test_keys_that_list_alike_are_told_apart_in_both_modes(fake: Control, base_url: str) -> None:
+    alice, carol = "mhk_live_alice_token", "mhk_live_carol_token"  # a live server lists both as mhk…ken
+    with httpx.Client(base_url=base_url, headers={"authorization": f"Bearer {alice}"}) as http:
+        project_id = http.post(
+            "/v1/ai-voice-generator", json={"style": {"prompt": "Hi", "voice_name": "Elon Musk"}}
+        ).json()["id"]
+    fake.finish(project_id)
+    with httpx.Client(base_url=base_url, headers={"authorization": f"Bearer {carol}"}) as http:
+        assert http.get(f"/v1/audio-projects/{project_id}").status_code == 404  # not hers
+    journal = fake.journal
+    journal.assert_called(RouteName.VOICE_GENERATOR_CREATE, token=alice, times=1)
+    journal.assert_not_called(RouteName.VOICE_GENERATOR_CREATE, token=carol)
+    [refused] = journal.assert_called(RouteName.PROJECTS_GET, token=carol, times=1)
+    assert refused.status == 404 and refused.token == carol  # asked about her key: shown whole
+    assert journal.filter(token="ab") == []

@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from ..clock import parse_timestamp
 from ..config import to_jsonable
-from ..journal import Journal
+from ..journal import Call, Journal
 from .operations import ADMIN_PREFIX, operation
 
 if TYPE_CHECKING:
@@ -265,13 +265,33 @@ class Control:
 
     @property
     def journal(self) -> Journal:
-        """Every API and storage call the fake served (of :attr:`scope`, if set), with query helpers."""
-        journal = Journal()
-        for entry in self.call("journal"):
+        """Every API and storage call the fake served (of :attr:`scope`, if set), with query helpers.
+
+        A snapshot; a query by ``token`` or ``owner`` asks the fake again for that key's calls, since
+        its listings show other keys shortened."""
+        return _ServedJournal(self)
+
+
+class _ServedJournal(Journal):
+    """A snapshot of a fake's journal over the control API."""
+
+    def __init__(self, control: Control, **query: str) -> None:
+        super().__init__()
+        self._control = control
+        for entry in control.call("journal", **query):
             entry.pop("seq")
             entry["at"] = parse_timestamp(entry["at"])
-            journal.record(**entry)
-        return journal
+            self.record(**entry)
+
+    def filter(
+        self, route: str | None = None, *, token: str | None = None, owner: str | None = None, **criteria: Any
+    ) -> list[Call]:
+        """As :meth:`Journal.filter`; with ``token`` or ``owner``, over that key's calls, fetched with the key whole."""
+        key = token if token is not None else owner
+        if key is None:
+            return super().filter(route, **criteria)
+        whole = _ServedJournal(self._control, token=key)  # the key's calls (made with it, or about its projects)
+        return Journal.filter(whole, route, token=token, owner=owner, **criteria)
 
 
 class RemoteControl(Control):

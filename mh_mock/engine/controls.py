@@ -249,8 +249,7 @@ class Controls:
 
     def remove_tenant(self, token: str) -> None:
         """Forget everything of ``token`` and its own clock (the end of a test on a shared server)."""
-        if not isinstance(token, str) or not token:
-            raise ConfigError(f"a token must be a non-empty string, got {token!r}")
+        _check_token(token)
         with self._context.transaction() as state:
             for project_id in [p.id for p in state.projects.values() if p.owner == token]:
                 del state.projects[project_id]
@@ -280,6 +279,8 @@ class Controls:
     def add_rule(self, rule: Rule | Mapping[str, Any]) -> Rule:
         """Add an outcome rule (a :class:`Rule` or its JSON, as the admin API takes it)."""
         built = rule if isinstance(rule, Rule) else Rule.from_json(rule, "")
+        if built.token is not None:
+            _check_token(built.token)
         with self._context.transaction() as state:
             return state.scenarios.add(built)
 
@@ -308,6 +309,8 @@ class Controls:
     def add_fault(self, fault: Fault | Mapping[str, Any]) -> Fault:
         """Add an HTTP fault (a :class:`Fault` or its JSON)."""
         built = fault if isinstance(fault, Fault) else Fault.from_json(fault)
+        if built.token is not None:
+            _check_token(built.token)
         with self._context.transaction() as state:
             return state.faults.add(built)
 
@@ -338,6 +341,8 @@ class Controls:
         self, target: str | Receiver, secret: str, events: Iterable[str] | None = None, *, token: str | None = None
     ) -> WebhookEndpoint:
         """Register a webhook endpoint (a URL, or in-process a callable), for ``token``'s projects only if given."""
+        if token is not None:
+            _check_token(token)
         with self._context.transaction() as state:
             return state.hub.add_endpoint(target, secret, events, token=token)
 

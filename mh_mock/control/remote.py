@@ -269,16 +269,16 @@ class Control:
 
         A snapshot; a query by ``token`` or ``owner`` asks the fake again for that key's calls, since
         its listings show other keys shortened."""
-        return _ServedJournal(self)
+        return _ServedJournal(self, self.call("journal"))
 
 
 class _ServedJournal(Journal):
     """A snapshot of a fake's journal over the control API."""
 
-    def __init__(self, control: Control, **query: str) -> None:
+    def __init__(self, control: Control, entries: list[dict[str, Any]]) -> None:
         super().__init__()
         self._control = control
-        for entry in control.call("journal", **query):
+        for entry in entries:
             entry.pop("seq")
             entry["at"] = parse_timestamp(entry["at"])
             self.record(**entry)
@@ -290,7 +290,7 @@ class _ServedJournal(Journal):
         key = token if token is not None else owner
         if key is None:
             return super().filter(route, **criteria)
-        whole = _ServedJournal(self._control, token=key)  # the key's calls (made with it, or about its projects)
+        whole = _ServedJournal(self._control, self._control.call("journal", token=key))  # the key's own, shown whole
         return Journal.filter(whole, route, token=token, owner=owner, **criteria)
 
 

@@ -19,11 +19,12 @@ from ..config import Outcome
 from ..errors import ConfigError, NotFound
 from ..vocabulary import Endpoint, Progression, Status, Tier
 from ..webhooks import Receiver
+from .checks import check_credits, check_token
 from .faults import Fault
 from .hub import Delivery, WebhookEndpoint
 from .models import Account, Project, Upload
 from .scenarios import RandomFailures, Rule
-from .state import MAX_TOKEN_LENGTH, PUBLIC, Tenant
+from .state import PUBLIC, Tenant
 
 if TYPE_CHECKING:
     from .context import Context
@@ -192,10 +193,10 @@ class Controls:
         self, token: str, credits: int | None = None, *, email: str | None = None, tier: str | None = None
     ) -> Account:
         """Register ``token`` (required in strict auth) with ``credits`` (default: starting balance)."""
-        _check_token(token)
+        check_token(token)
         if tier is not None and tier not in Tier.values():
             raise ConfigError(f"tier must be one of {', '.join(Tier.values())}, got {tier!r}")
-        _check_credits(credits, allow_none=True)
+        check_credits(credits, allow_none=True)
         with self._context.transaction() as state:
             if token in state.accounts:
                 raise ConfigError("an account for this token already exists (set_balance changes its credits)")
@@ -206,7 +207,7 @@ class Controls:
 
     def set_balance(self, token: str, credits: int) -> Account:
         """Set the credits of ``token``'s account (created if needed)."""
-        _check_credits(credits, allow_none=False)
+        check_credits(credits, allow_none=False)
         with self._context.transaction() as state:
             account = state.accounts.get(token) or self.add_account(token, credits)
             account.credits = credits
@@ -215,7 +216,7 @@ class Controls:
 
     def set_balance_by_id(self, account_id: str, credits: int) -> Account:
         """Set the credits of the account with this public ``id`` (listings show ids, not whole tokens)."""
-        _check_credits(credits, allow_none=False)
+        check_credits(credits, allow_none=False)
         with self._context.transaction() as state:
             account = next((a for a in state.accounts.values() if a.id == account_id), None)
             if account is None:
@@ -229,7 +230,7 @@ class Controls:
     def reset_tenant(self, token: str, **options: Any) -> Tenant:
         """Forget everything of ``token`` (projects, uploads, account, its rules, faults, webhooks and
         deliveries) and give it its own clock and progression (options: :data:`TENANT_OPTIONS`)."""
-        _check_token(token)
+        check_token(token)
         unknown = sorted(set(options) - set(TENANT_OPTIONS))
         if unknown:
             raise ConfigError(
@@ -249,7 +250,7 @@ class Controls:
 
     def remove_tenant(self, token: str) -> None:
         """Forget everything of ``token`` and its own clock (the end of a test on a shared server)."""
-        _check_token(token)
+        check_token(token)
         with self._context.transaction() as state:
             for project_id in [p.id for p in state.projects.values() if p.owner == token]:
                 del state.projects[project_id]
@@ -279,8 +280,7 @@ class Controls:
     def add_rule(self, rule: Rule | Mapping[str, Any]) -> Rule:
         """Add an outcome rule (a :class:`Rule` or its JSON, as the admin API takes it)."""
         built = rule if isinstance(rule, Rule) else Rule.from_json(rule, "")
-        if built.token is not None:
-            _check_token(built.token)
+        check_token(built.token, optional=True)
         with self._context.transaction() as state:
             return state.scenarios.add(built)
 
@@ -309,8 +309,7 @@ class Controls:
     def add_fault(self, fault: Fault | Mapping[str, Any]) -> Fault:
         """Add an HTTP fault (a :class:`Fault` or its JSON)."""
         built = fault if isinstance(fault, Fault) else Fault.from_json(fault)
-        if built.token is not None:
-            _check_token(built.token)
+        check_token(built.token, optional=True)
         with self._context.transaction() as state:
             return state.faults.add(built)
 
@@ -341,8 +340,7 @@ class Controls:
         self, target: str | Receiver, secret: str, events: Iterable[str] | None = None, *, token: str | None = None
     ) -> WebhookEndpoint:
         """Register a webhook endpoint (a URL, or in-process a callable), for ``token``'s projects only if given."""
-        if token is not None:
-            _check_token(token)
+        check_token(token, optional=True)
         with self._context.transaction() as state:
             return state.hub.add_endpoint(target, secret, events, token=token)
 
@@ -405,20 +403,3 @@ class Controls:
             state.uploads[file_path] = upload
             state.changed("uploads", file_path, False)
             return upload
-
-
-def _check_token(token: object) -> None:
-    """An API key the fake could ever be called with: a non-blank string of at most 256 characters."""
-    if not isinstance(token, str) or not token.strip() or token == PUBLIC:
-        raise ConfigError(f"a token must be a non-blank string, got {token!r}")
-    if len(token) > MAX_TOKEN_LENGTH:
-        raise ConfigError(
-            f"a token has at most {MAX_TOKEN_LENGTH} characters (API keys longer are refused), got {len(token)}"
-        )
-
-
-def _check_credits(credits: Any, *, allow_none: bool) -> None:
-    if credits is None and allow_none:
-        return
-    if not isinstance(credits, int) or isinstance(credits, bool) or not 0 <= credits <= 2**53 - 1:
-        raise ConfigError(f"credits must be an integer >= 0, got {credits!r}")

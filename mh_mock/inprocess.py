@@ -304,17 +304,23 @@ def _response(answer: Response, request: httpx.Request) -> httpx.Response:
     return httpx.Response(answer.status, headers=headers, stream=httpx.ByteStream(content), request=request)
 
 
+def _read_timeout(request: httpx.Request) -> float | None:
+    """The client's read timeout for ``request`` (None: it waits for ever)."""
+    timeout: float | None = (request.extensions.get("timeout") or {}).get("read")
+    return timeout
+
+
 def _latency(fault: Fault, request: httpx.Request) -> float:
     """How long a latency fault holds the answer: its delay, or the client's read timeout if that is
     shorter (then the client times out, as it would on a socket)."""
-    read_timeout = (request.extensions.get("timeout") or {}).get("read")
+    read_timeout = _read_timeout(request)
     return fault.delay if read_timeout is None else min(fault.delay, read_timeout)
 
 
 def _act_out(fault: Fault, request: httpx.Request) -> None:
     """Make an injected fault happen in-process: the httpx error a client would see, after any delay."""
     if fault.kind is FaultKind.LATENCY:
-        read_timeout = (request.extensions.get("timeout") or {}).get("read")
+        read_timeout = _read_timeout(request)
         if read_timeout is not None and fault.delay > read_timeout:
             raise httpx.ReadTimeout(
                 f"The read operation timed out after {read_timeout} s (mh-mock latency fault)", request=request

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Call", "Journal", "binary_summary", "body_matches", "mask_token"]
+__all__ = ["Call", "Journal", "binary_summary", "body_matches"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,19 +66,6 @@ def body_matches(body: Any, expected: Any) -> bool:
     if isinstance(expected, Mapping):
         return isinstance(body, Mapping) and all(k in body and body_matches(body[k], v) for k, v in expected.items())
     return bool(body == expected)
-
-
-def mask_token(token: str | None, reveal: str | None = None) -> str | None:
-    """``token`` as listings show it: whole if it is ``reveal`` (the caller named it), else its first
-    and last few characters around an ellipsis (``mhk_…x7Qz``): a third of it at most, eight
-    characters at most."""
-    if token is None or token == reveal:
-        return token
-    if token == "\x00public":
-        return "*"
-    shown = min(8, len(token) // 3)
-    head, tail = (shown + 1) // 2, shown // 2
-    return token[:head] + "…" + (token[-tail:] if tail else "")
 
 
 class Journal:

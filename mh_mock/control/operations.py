@@ -19,9 +19,8 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from ..config import HTTP_FIXED_OPTIONS, OPTION_SCHEMAS
-from ..journal import mask_token
 from ..vocabulary import Endpoint, Event, FaultKind, Progression, RouteName, Status, Tier
-from .views import account_view, call_view, delivery_view, project_view, state_view
+from .views import account_view, call_view, delivery_view, mask, project_view, state_view
 
 if TYPE_CHECKING:
     from ..engine.engine import Engine
@@ -154,7 +153,7 @@ def _shortened(item: dict[str, Any], reveal: str | None) -> dict[str, Any]:
     """A rule, fault or endpoint as JSON, its token shortened unless the caller named it (listings
     never show whole API keys)."""
     token = item.get("token")
-    return {**item, "token": mask_token(token, reveal)} if isinstance(token, str) else item
+    return {**item, "token": mask(token, reveal)} if isinstance(token, str) else item
 
 
 def _scenarios(c: OpContext, a: Args) -> dict[str, Any]:

@@ -10,7 +10,6 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from ..clock import format_timestamp
-from ..journal import mask_token as mask
 
 if TYPE_CHECKING:
     from ..engine.engine import Engine
@@ -23,9 +22,22 @@ __all__ = [
     "account_view",
     "call_view",
     "delivery_view",
+    "mask",
     "project_view",
     "state_view",
 ]
+
+
+def mask(token: str | None, reveal: str | None = None) -> str | None:
+    """``token`` whole if the caller named it (``reveal``), else its first and last few characters around an
+    ellipsis (``mhk_…x7Qz``): a third of it at most, eight characters at most."""
+    if token is None or token == reveal:
+        return token
+    if token == "\x00public":
+        return "*"
+    shown = min(8, len(token) // 3)
+    head, tail = (shown + 1) // 2, shown // 2
+    return token[:head] + "…" + (token[-tail:] if tail else "")
 
 
 def state_view(engine: Engine, token: str | None = None) -> dict[str, Any]:

@@ -15,11 +15,11 @@ _EXPORTS = {
     "Config": "mh_mock.config",
     "Outcome": "mh_mock.config",
     "Timing": "mh_mock.config",
-    "Endpoint": "mh_mock.vocabulary",
+    "Endpoint": "mh_mock.vendor",
     "Event": "mh_mock.vocabulary",
-    "FaultKind": "mh_mock.vocabulary",
+    "FaultKind": "mh_mock.fault_kinds",
     "Progression": "mh_mock.vocabulary",
-    "RouteName": "mh_mock.vocabulary",
+    "RouteName": "mh_mock.vendor",
     "Status": "mh_mock.vocabulary",
     "Clock": "mh_mock.clock",
     "Journal": "mh_mock.journal",
@@ -66,11 +66,13 @@ if TYPE_CHECKING:
     from .config import Config, Outcome, Timing
     from .control.remote import Control, ControlError, RemoteControl
     from .engine import Engine
+    from .fault_kinds import FaultKind
     from .inprocess import MhMock
     from .journal import Call, Journal
     from .standalone.app import create_app
     from .standalone.threaded import LiveServer
-    from .vocabulary import Endpoint, Event, FaultKind, Progression, RouteName, Status
+    from .vendor import Endpoint, RouteName
+    from .vocabulary import Event, Progression, Status
 
     __version__: str
 

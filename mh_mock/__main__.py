@@ -1,5 +1,5 @@
 """``python -m mh_mock``: the same as the ``mh-mock`` command."""
 
-from .control.cli import main
+from .cli import main
 
 raise SystemExit(main())

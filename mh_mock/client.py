@@ -120,13 +120,17 @@ class Client(_Base):
     def _send(self, call: _Call) -> Any:
         return self._result(self._http.request(call.method, self.base_url + call.path, **self._request_args(call)))
 
+    def _object(self, call: _Call) -> dict[str, Any]:
+        answer: dict[str, Any] = self._send(call)
+        return answer
+
     def create_voice(self, prompt: str, voice_name: str, *, name: str | None = None) -> dict[str, Any]:
         """Start an AI voice generator job; returns ``{"id", "credits_charged"}``."""
-        return self._send(_voice(prompt, voice_name, name))  # type: ignore[no-any-return]
+        return self._object(_voice(prompt, voice_name, name))
 
     def clone_voice(self, audio_file_path: str, prompt: str, *, name: str | None = None) -> dict[str, Any]:
         """Start a voice cloner job from an uploaded ``api-assets/...`` path or a URL."""
-        return self._send(_clone(audio_file_path, prompt, name))  # type: ignore[no-any-return]
+        return self._object(_clone(audio_file_path, prompt, name))
 
     def create_music(
         self,
@@ -138,11 +142,11 @@ class Client(_Base):
         name: str | None = None,
     ) -> dict[str, Any]:
         """Start a music generator job of ``duration`` seconds."""
-        return self._send(_music(duration, prompt, lyrics, instrumental, name))  # type: ignore[no-any-return]
+        return self._object(_music(duration, prompt, lyrics, instrumental, name))
 
     def get(self, project_id: str) -> dict[str, Any]:
         """The project's status, downloads and error."""
-        return self._send(_Call("GET", f"/v1/audio-projects/{project_id}"))  # type: ignore[no-any-return]
+        return self._object(_Call("GET", f"/v1/audio-projects/{project_id}"))
 
     def delete(self, project_id: str) -> None:
         """Delete the project and its audio, irreversibly."""
@@ -150,7 +154,7 @@ class Client(_Base):
 
     def account(self) -> dict[str, Any]:
         """The account of this token, with its live credit balance."""
-        return self._send(_Call("GET", "/v1/account"))  # type: ignore[no-any-return]
+        return self._object(_Call("GET", "/v1/account"))
 
     def upload_file(self, path: str | Path) -> str:
         """Upload a local file (upload URL + PUT); returns the ``api-assets/...`` path to use."""
@@ -217,13 +221,17 @@ class AsyncClient(_Base):
             await self._http.request(call.method, self.base_url + call.path, **self._request_args(call))
         )
 
+    async def _object(self, call: _Call) -> dict[str, Any]:
+        answer: dict[str, Any] = await self._send(call)
+        return answer
+
     async def create_voice(self, prompt: str, voice_name: str, *, name: str | None = None) -> dict[str, Any]:
         """Start an AI voice generator job; returns ``{"id", "credits_charged"}``."""
-        return await self._send(_voice(prompt, voice_name, name))  # type: ignore[no-any-return]
+        return await self._object(_voice(prompt, voice_name, name))
 
     async def clone_voice(self, audio_file_path: str, prompt: str, *, name: str | None = None) -> dict[str, Any]:
         """Start a voice cloner job from an uploaded ``api-assets/...`` path or a URL."""
-        return await self._send(_clone(audio_file_path, prompt, name))  # type: ignore[no-any-return]
+        return await self._object(_clone(audio_file_path, prompt, name))
 
     async def create_music(
         self,
@@ -235,11 +243,11 @@ class AsyncClient(_Base):
         name: str | None = None,
     ) -> dict[str, Any]:
         """Start a music generator job of ``duration`` seconds."""
-        return await self._send(_music(duration, prompt, lyrics, instrumental, name))  # type: ignore[no-any-return]
+        return await self._object(_music(duration, prompt, lyrics, instrumental, name))
 
     async def get(self, project_id: str) -> dict[str, Any]:
         """The project's status, downloads and error."""
-        return await self._send(_Call("GET", f"/v1/audio-projects/{project_id}"))  # type: ignore[no-any-return]
+        return await self._object(_Call("GET", f"/v1/audio-projects/{project_id}"))
 
     async def delete(self, project_id: str) -> None:
         """Delete the project and its audio, irreversibly."""
@@ -247,7 +255,7 @@ class AsyncClient(_Base):
 
     async def account(self) -> dict[str, Any]:
         """The account of this token, with its live credit balance."""
-        return await self._send(_Call("GET", "/v1/account"))  # type: ignore[no-any-return]
+        return await self._object(_Call("GET", "/v1/account"))
 
     async def upload_file(self, path: str | Path) -> str:
         """Upload a local file (upload URL + PUT); returns the ``api-assets/...`` path to use."""

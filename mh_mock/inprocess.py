@@ -1,45 +1,45 @@
-"""In-process mode: the fake behind respx, for every httpx client in the process.
+"""In-process mode: the fake behind respx, for every httpx and httpx2 client in the process.
 
 :class:`MhMock` registers a respx router on the mocker of :mod:`mh_mock.interception` (httpx's
 network transports), whose handler hands requests for the fake's hosts to the shared
-:class:`~mh_mock.routing.dispatch.Dispatcher`. So fresh ``httpx.Client()`` instances (which the
-official SDK uses for uploads and downloads) are intercepted, while in-memory transports
-(Starlette's ``TestClient``, ``httpx.ASGITransport``, ``httpx.MockTransport``) never are; and it
-stacks with respx's own ``respx_mock`` fixture (each router answers for its hosts) and with
-pytest-httpx. No socket is opened.
+:class:`~mh_mock.routing.dispatch.Dispatcher`; where httpx2 is installed, the same hosts are
+answered for httpx2's transports too. So fresh clients (which the official SDK opens for uploads
+and downloads) are intercepted, while in-memory transports (Starlette's ``TestClient``,
+``ASGITransport``, ``MockTransport``) never are; and it stacks with respx's own ``respx_mock``
+fixture (each router answers for its hosts), pytest-httpx and pytest-httpx2. No socket is
+opened. Other HTTP libraries (requests, aiohttp, urllib3) are not intercepted.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
-import anyio
 import httpx
 import respx
 from respx.mocks import Mocker
 from respx.models import AllMockedAssertionError, PassThrough
 
 from ._json import dump_json
+from .clients import ClientLibrary, library
 from .config import Config
-from .control.operations import ADMIN_PREFIX, OpContext
+from .control.admin import admin_routes
+from .control.handlers import OpContext
+from .control.operations import ADMIN_PREFIX
 from .control.remote import Control, decode_admin_answer
+from .control.views import WebhookView, webhook_view
 from .engine.engine import Engine
-from .engine.faults import Fault
 from .engine.hub import Outgoing
 from .engine.seeds import TRUSTED
-from .interception import NAME
+from .interception import HTTPX2, NAME, NotMocked
 from .journal import Journal
 from .routing.dispatch import Dispatcher, Request, Response
 from .routing.routes import Surface
 from .sslcache import shared_ssl_context
-from .vocabulary import FaultKind
 from .webhooks import Receiver
 
 __all__ = ["MhMock"]
@@ -78,8 +78,8 @@ class MhMock(Control):
     ) -> None:
         config = (config or Config()).replace(**options) if options else (config or Config())
         self.engine = Engine(config)
-        context = OpContext(self.engine, trusted=True, seed_policy=TRUSTED, deliver_now=self.deliver_due)
-        self.dispatcher = Dispatcher(self.engine, context=context)
+        context = OpContext(self.engine, seed_policy=TRUSTED, deliver_now=self.deliver_due)
+        self.dispatcher = Dispatcher(self.engine, admin=admin_routes(context))
         self._owns_router = router is None
         self._assert_all_mocked = assert_all_mocked
         self._passthrough = frozenset(host.lower() for host in passthrough_hosts)
@@ -93,11 +93,10 @@ class MhMock(Control):
         api, storage = urlsplit(config.api_url), urlsplit(config.storage_url)
         same_host = (api.scheme, api.netloc) == (storage.scheme, storage.netloc)
         api_surfaces = {Surface.API, Surface.ADMIN} | ({Surface.STORAGE} if same_host else set())
-        self._hosts = [_Host(api, api.path.rstrip("/"), self._serve(api.path.rstrip("/"), frozenset(api_surfaces)))]
+        self._hosts = [_Host(api, api.path.rstrip("/"), frozenset(api_surfaces), self)]
         if not same_host:
-            prefix = storage.path.rstrip("/")
-            self._hosts.append(_Host(storage, prefix, self._serve(prefix, frozenset({Surface.STORAGE}))))
-        self._elsewhere = self._serve("", frozenset())
+            self._hosts.append(_Host(storage, storage.path.rstrip("/"), frozenset({Surface.STORAGE}), self))
+        self._elsewhere = _Serve(self, 0, frozenset(), library("httpx"))
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -108,13 +107,14 @@ class MhMock(Control):
         self._refuse_overlap()
         if not self._owns_router:
             for host in self._hosts:
-                route = _FakeRoute(host.serve, host.key, **host.pattern)
+                route = _FakeRoute(host.serves("httpx"), host.key, **host.pattern)
                 self._routes.append(self.router.routes.add(route, name=f"mh-mock {host.parts.netloc}{host.prefix}"))
         if self._share_ssl_context:
             self._ssl = shared_ssl_context()
             self._ssl.__enter__()
         if self._owns_router:
             self.router.start()
+        HTTPX2.add(self)
         self._started = True
         return self
 
@@ -122,6 +122,7 @@ class MhMock(Control):
         """Stop intercepting (state is kept until :meth:`reset`)."""
         if not self._started:
             return
+        HTTPX2.remove(self)
         if self._webhook_client is not None:
             self._webhook_client.close()
             self._webhook_client = None
@@ -131,8 +132,9 @@ class MhMock(Control):
         if self._owns_router:
             self.router.stop(quiet=True)
         else:
+            routes: Any = self.router.routes  # (respx's RouteList is untyped)
             for route in self._routes:
-                self.router.routes.pop(route.name, None)  # type: ignore[no-untyped-call]
+                routes.pop(route.name, None)
         self._routes.clear()
         self._started = False
 
@@ -151,9 +153,11 @@ class MhMock(Control):
             routers.append(self.router)
         for router in routers:
             other = router.fake if isinstance(router, _FakeRouter) else None
-            taken = {h.key for h in other._hosts} if other is not None else {
-                r.host_key for r in router.routes if isinstance(r, _FakeRoute)
-            }  # fmt: skip
+            taken = (
+                {h.key for h in other._hosts}
+                if other is not None
+                else {r.host_key for r in router.routes if isinstance(r, _FakeRoute)}
+            )
             clash = taken & {h.key for h in self._hosts}
             if clash and other is not self:
                 where = ", ".join(f"{scheme}://{netloc}{prefix}" for scheme, netloc, prefix in sorted(clash))
@@ -179,43 +183,66 @@ class MhMock(Control):
         """Every call the fake served (the live journal, not a copy)."""
         return self.engine.journal
 
-    def scoped(self, token: str) -> MhMock:
+    def scoped(self, tenant: str) -> MhMock:
         """In-process every test has its own fake: this fake itself."""
         return self
 
-    def add_webhook(self, url: str | Receiver, secret: str, events: list[str] | None = None) -> dict[str, Any]:
+    def add_webhook(self, url: str | Receiver, secret: str, events: list[str] | None = None) -> WebhookView:
         """Register a webhook: a URL (delivered over httpx, so respx routes can receive it) or a
         Python callable ``receiver(headers, body) -> status``."""
         if isinstance(url, str):
             return super().add_webhook(url, secret, events)
-        return self.engine.controls.add_webhook(url, secret, events).to_json()
+        return webhook_view(self.engine.webhooks.add(url, secret, events), ())
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         """A plain httpx handler: ``httpx.MockTransport(fake.handler)`` works without respx."""
-        for host in self._hosts:
-            if host.matches(request.url):
-                return host.serve(request)
-        return self._elsewhere(request)  # the dispatcher's 404, listing nothing: no route is here
+        host = self._host_of(request)
+        serve = self._elsewhere if host is None else host.serves("httpx")  # elsewhere: the 404 listing nothing
+        response: httpx.Response = serve(request)
+        return response
+
+    def _host_of(self, request: Any) -> _Host | None:
+        return next((host for host in self._hosts if host.matches(request.url)), None)
 
     def _own(self, request: httpx.Request) -> _Serve | None:
         """The handler of the fake host ``request`` is for; PassThrough for hosts let through."""
-        for host in self._hosts:
-            if host.matches(request.url):
-                return host.serve
+        host = self._host_of(request)
+        if host is not None:
+            return host.serves("httpx")
         if request.url.host.lower() in self._passthrough:
-            raise PassThrough(f"mh-mock lets {request.url.host} through", request=request, origin=None)  # type: ignore[arg-type]
+            origin: Any = None
+            raise PassThrough(f"mh-mock lets {request.url.host} through", request=request, origin=origin)
         return None
 
-    def _refusal(self, request: httpx.Request) -> AllMockedAssertionError:
-        served = ", ".join(f"{h.parts.scheme}://{h.parts.netloc}{h.prefix}" for h in self._hosts)
-        return AllMockedAssertionError(
-            f"mh-mock: {request.method} {request.url} is not a fake host (it serves {served}) and no respx route "
-            "matched it; mock it with respx (fake.router, respx_mock), or let it through with "
-            "MhMock(passthrough_hosts=[...]) or @pytest.mark.mh_mock(passthrough_hosts=[...])"
-        )
+    def claim(self, request: Any) -> Callable[[Any], Any] | bool | None:
+        """For httpx2's patch: the handler of the fake host ``request`` is for, True to let it through, or None."""
+        host = self._host_of(request)
+        if host is not None:
+            return host.serves("httpx2")
+        return True if request.url.host.lower() in self._passthrough else None
 
-    def _serve(self, prefix: str, surfaces: frozenset[Surface]) -> _Serve:
-        return _Serve(self, len(prefix), surfaces)
+    def claim_async(self, request: Any) -> Callable[[Any], Any] | bool | None:
+        """As :meth:`claim`, with the async handler (a latency fault waits without blocking the loop)."""
+        claimed = self.claim(request)
+        return claimed.asynchronously if isinstance(claimed, _Serve) else claimed
+
+    def unclaimed(self, request: Any, module: Any) -> Any:
+        """An httpx2 request to a host no fake serves: refused (or, with ``assert_all_mocked=False``,
+        answered with an empty 200, as respx does)."""
+        if not self._assert_all_mocked:
+            return module.Response(200, request=request)
+        raise NotMocked(self._refusal_message(request))
+
+    def _refusal(self, request: httpx.Request) -> AllMockedAssertionError:
+        return AllMockedAssertionError(self._refusal_message(request))
+
+    def _refusal_message(self, request: Any) -> str:
+        served = ", ".join(f"{h.parts.scheme}://{h.parts.netloc}{h.prefix}" for h in self._hosts)
+        return (
+            f"mh-mock: {request.method} {request.url} is not a fake host (it serves {served}) and no mock "
+            "answers it; mock it (fake.router or respx_mock for httpx, pytest-httpx2 for httpx2), or let it "
+            "through with MhMock(passthrough_hosts=[...]) or @pytest.mark.mh_mock(passthrough_hosts=[...])"
+        )
 
     def _send(self, method: str, path: str, query: dict[str, str] | None, body: Any) -> Any:
         url = f"{self.api_url}{ADMIN_PREFIX}{path}"
@@ -233,10 +260,10 @@ class MhMock(Control):
             return
         self._delivering.active = True
         try:
-            while outgoing := self.engine.take_due_webhooks():
+            while outgoing := self.engine.webhooks.take_due():
                 for attempt in outgoing:
                     status, error = self._deliver(attempt)
-                    self.engine.record_webhook(attempt.delivery_id, status, error, attempt.at)
+                    self.engine.webhooks.record(attempt.delivery_id, status, error, attempt.at)
         finally:
             self._delivering.active = False
 
@@ -256,90 +283,44 @@ class MhMock(Control):
 
 
 class _Serve:
-    """Serves the requests of one fake host (or of none: the 404 for the rest) through the dispatcher."""
+    """Serves the requests of one fake host (or of none: the 404 for the rest) through the dispatcher,
+    for one client library."""
 
-    def __init__(self, fake: MhMock, cut: int, surfaces: frozenset[Surface]) -> None:
-        self.fake, self.cut, self.surfaces = fake, cut, surfaces
+    def __init__(self, fake: MhMock, cut: int, surfaces: frozenset[Surface], client: ClientLibrary) -> None:
+        self.fake, self.cut, self.surfaces, self.client = fake, cut, surfaces, client
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
+    def __call__(self, request: Any) -> Any:
         answer = self._answer(request)
         if answer.fault is not None:
-            if answer.fault.kind is FaultKind.LATENCY:
-                time.sleep(_latency(answer.fault, request))
-            _act_out(answer.fault, request)
-        return _response(answer, request)
+            self.client.act_out(answer.fault, request)
+        return self.client.response(answer, request)
 
-    async def asynchronously(self, request: httpx.Request) -> httpx.Response:
-        """As a call, but a latency fault waits without blocking the event loop (asyncio or trio)."""
+    async def asynchronously(self, request: Any) -> Any:
+        """As a call, but a delay waits without blocking the event loop (asyncio or trio)."""
         answer = self._answer(request)
         if answer.fault is not None:
-            if answer.fault.kind is FaultKind.LATENCY:
-                await anyio.sleep(_latency(answer.fault, request))
-            _act_out(answer.fault, request)
-        return _response(answer, request)
+            await self.client.act_out_async(answer.fault, request)
+        return self.client.response(answer, request)
 
-    def _answer(self, request: httpx.Request) -> Response:
-        try:
-            body = request.content
-        except httpx.RequestNotRead:
-            body = request.read()
-        url = request.url
-        path = url.raw_path.split(b"?", 1)[0].decode("ascii")
-        answer = self.fake.dispatcher.handle(
-            Request(
-                request.method, str(url), path[self.cut :] or "/", url.params if url.query else {}, request.headers,
-                body, request.headers.get_list("authorization"),
-            ),
-            self.surfaces,
-        )  # fmt: skip
+    def _answer(self, request: Any) -> Response:
+        answer = self.fake.dispatcher.handle(self.client.request(request, self.cut), self.surfaces)
         self.fake.deliver_due()
         return answer
 
 
-def _response(answer: Response, request: httpx.Request) -> httpx.Response:
-    content = answer.content
-    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers.items()]
-    headers.append((b"content-length", b"%d" % len(content)))
-    # a ready stream and the request: httpx does no encoding work and respx no copying
-    return httpx.Response(answer.status, headers=headers, stream=httpx.ByteStream(content), request=request)
-
-
-def _read_timeout(request: httpx.Request) -> float | None:
-    """The client's read timeout for ``request`` (None: it waits for ever)."""
-    timeout: float | None = (request.extensions.get("timeout") or {}).get("read")
-    return timeout
-
-
-def _latency(fault: Fault, request: httpx.Request) -> float:
-    """How long a latency fault holds the answer: its delay, or the client's read timeout if that is
-    shorter (then the client times out, as it would on a socket)."""
-    read_timeout = _read_timeout(request)
-    return fault.delay if read_timeout is None else min(fault.delay, read_timeout)
-
-
-def _act_out(fault: Fault, request: httpx.Request) -> None:
-    """Make an injected fault happen in-process: the httpx error a client would see, after any delay."""
-    if fault.kind is FaultKind.LATENCY:
-        read_timeout = _read_timeout(request)
-        if read_timeout is not None and fault.delay > read_timeout:
-            raise httpx.ReadTimeout(
-                f"The read operation timed out after {read_timeout} s (mh-mock latency fault)", request=request
-            )
-    elif fault.kind is FaultKind.RESET:
-        raise httpx.ReadError("[Errno 104] Connection reset by peer (mh-mock fault)", request=request)
-    elif fault.kind is FaultKind.REFUSED:
-        raise httpx.ConnectError("[Errno 111] Connection refused (mh-mock fault)", request=request)
-    elif fault.kind is FaultKind.TIMEOUT:
-        raise httpx.ReadTimeout("The read operation timed out (mh-mock fault)", request=request)
-
-
-@dataclass(frozen=True)
 class _Host:
-    """One intercepted host: its URL parts, the path prefix of the fake, and the handler."""
+    """One intercepted host: its URL parts, the path prefix of the fake, and its handlers per library."""
 
-    parts: SplitResult
-    prefix: str
-    serve: _Serve
+    def __init__(self, parts: SplitResult, prefix: str, surfaces: frozenset[Surface], fake: MhMock) -> None:
+        self.parts, self.prefix, self._surfaces, self._fake = parts, prefix, surfaces, fake
+        self._serves: dict[str, _Serve] = {}
+
+    def serves(self, name: str) -> _Serve:
+        """The handler of this host for client library ``name`` (``httpx`` or ``httpx2``)."""
+        serve = self._serves.get(name)
+        if serve is None:
+            serve = self._serves[name] = _Serve(self._fake, len(self.prefix), self._surfaces, library(name))
+        return serve
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -355,8 +336,8 @@ class _Host:
             pattern["path__startswith"] = self.prefix + "/"
         return pattern
 
-    def matches(self, url: httpx.URL) -> bool:
-        """The same test as :attr:`pattern`, for use without respx."""
+    def matches(self, url: Any) -> bool:
+        """The same test as :attr:`pattern`, for use without respx (httpx and httpx2 URLs)."""
         return (
             url.scheme == self.parts.scheme
             and url.host == self.parts.hostname
@@ -376,7 +357,8 @@ class _FakeRouter(respx.MockRouter):
     def handler(self, request: httpx.Request) -> httpx.Response:
         serve = self.fake._own(request)
         if serve is not None:
-            return serve(request)
+            response: httpx.Response = serve(request)
+            return response
         try:
             return super().handler(request)
         except AllMockedAssertionError:
@@ -385,7 +367,8 @@ class _FakeRouter(respx.MockRouter):
     async def async_handler(self, request: httpx.Request) -> httpx.Response:
         serve = self.fake._own(request)
         if serve is not None:
-            return await serve.asynchronously(request)
+            response: httpx.Response = await serve.asynchronously(request)
+            return response
         try:
             return await super().async_handler(request)
         except AllMockedAssertionError:

@@ -1,13 +1,12 @@
 """The call journal: every request a fake saw, with queries and assertions that read well in tests.
 
-Entries are lean: JSON bodies and answers are kept as parsed JSON up to 8 KiB; binary bodies
-(uploads, downloads) only as their size and SHA-256; a rejected body only as its size and a
-short prefix. With a ``limit`` only the most recent calls are kept.
+Entries are lean: JSON bodies and answers are kept as their text (bytes) up to 8 KiB and parsed
+only when read; binary bodies (uploads, downloads) only as their size and SHA-256; a rejected
+body only as its size and a short prefix. With a ``limit`` only the most recent calls are kept.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 from collections import deque
@@ -15,7 +14,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Call", "Journal", "binary_summary", "body_matches"]
+__all__ = ["Call", "Journal", "body_matches"]
+
+
+def _loaded(kept: Any) -> Any:
+    """A kept body: JSON text is parsed when read (memory holds bytes, not objects)."""
+    return json.loads(kept) if isinstance(kept, bytes) else kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,19 +37,31 @@ class Call:
     None when nothing matched."""
     token: str | None
     """The bearer token it carried."""
-    body: Any
-    """The parsed JSON body; ``{"bytes", "sha256"}`` for binary uploads; ``{"bytes", "prefix"}`` if refused."""
+    kept_body: Any
+    """The body as kept: JSON text, a summary, or None (read :attr:`body`)."""
     status: int
     """The status the client received; 0 when it received no answer (a dropped, refused or timed-out connection)."""
     project_id: str | None
-    response: Any = None
-    """The JSON answer the engine gave (also when a fault then lost it); ``{"bytes", "sha256"}`` for audio."""
+    kept_response: Any = None
+    """The answer as kept: JSON text, a summary, or None (read :attr:`response`)."""
     fault: str | None = None
     """The kind of fault injected into this call, if any."""
     handled: bool = True
     """False when a fault struck before the engine saw the call (nothing changed)."""
     owner: str | None = None
     """The token the call was about: the caller's, or for storage calls the owner of the upload or project."""
+    tenant: str | None = None
+    """The namespace of that token on a shared server (None: the fake's own)."""
+
+    @property
+    def body(self) -> Any:
+        """The JSON body; ``{"bytes", "sha256"}`` for binary uploads; ``{"bytes", "prefix"}`` if refused."""
+        return _loaded(self.kept_body)
+
+    @property
+    def response(self) -> Any:
+        """The JSON answer the engine gave (also when a fault then lost it); ``{"bytes", "sha256"}`` for audio."""
+        return _loaded(self.kept_response)
 
     def __str__(self) -> str:
         answer = f"no answer ({self.fault})" if self.status == 0 else str(self.status)
@@ -54,11 +70,6 @@ class Call:
             body = json.dumps(self.body, ensure_ascii=False, separators=(",", ":"))
             text += f" body={body[:120]}{'…' if len(body) > 120 else ''}"
         return text
-
-
-def binary_summary(data: bytes) -> dict[str, Any]:
-    """How the journal keeps binary bodies: size and digest, never the bytes."""
-    return {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
 
 
 def body_matches(body: Any, expected: Any) -> bool:
@@ -81,10 +92,11 @@ class Journal:
         """How many calls are kept (None: all)."""
         return self._calls.maxlen
 
-    def record(self, **fields: Any) -> Call:
-        """Append a call (fields as in :class:`Call`, without ``seq``) and return it."""
+    def record(self, *, body: Any = None, response: Any = None, **fields: Any) -> Call:
+        """Append a call (fields as in :class:`Call`, without ``seq``; ``body`` and ``response`` as kept) and
+        return it."""
         with self._lock:
-            call = Call(seq=self._next, **fields)
+            call = Call(seq=self._next, kept_body=body, kept_response=response, **fields)
             self._next += 1
             self._calls.append(call)
             return call
@@ -115,18 +127,27 @@ class Journal:
         """The most recent call (IndexError if none)."""
         return self._calls[-1]
 
-    def since(self, seq: int) -> list[Call]:
-        """Calls with ``seq`` greater than ``seq`` (for following the journal)."""
+    def forget(self, tenant: str) -> None:
+        """Drop the calls of namespace ``tenant`` (it was removed)."""
         with self._lock:
-            return [call for call in self._calls if call.seq > seq]
+            kept = [call for call in self._calls if call.tenant != tenant]
+            if len(kept) != len(self._calls):
+                self._calls = deque(kept, maxlen=self._calls.maxlen)
 
     # ------------------------------------------------------------------ queries
 
     def filter(
-        self, route: str | None = None, *, method: str | None = None, project_id: str | None = None,
-        token: str | None = None, status: int | None = None, body: Any = None, fault: str | None = None,
+        self,
+        route: str | None = None,
+        *,
+        method: str | None = None,
+        project_id: str | None = None,
+        token: str | None = None,
+        status: int | None = None,
+        body: Any = None,
+        fault: str | None = None,
         owner: str | None = None,
-    ) -> list[Call]:  # fmt: skip
+    ) -> list[Call]:
         """Calls matching every given criterion.
 
         ``route`` is a name (``RouteName.PROJECTS_GET``) or a prefix ending in ``*``
@@ -135,8 +156,12 @@ class Journal:
         calls made with that key and the calls about its uploads and projects (storage calls carry
         no key), as the admin API's filter does; ``owner`` only the latter.
         """
-        wanted = {"method": None if method is None else method.upper(), "project_id": project_id,
-                  "status": status, "fault": fault}  # fmt: skip
+        wanted = {
+            "method": None if method is None else method.upper(),
+            "project_id": project_id,
+            "status": status,
+            "fault": fault,
+        }
         checks = [(name, value) for name, value in wanted.items() if value is not None]
         return [
             call

@@ -158,9 +158,19 @@ def _other(error: ValidationError, subject: str, shown: str) -> str:
 
 _PHRASES: Mapping[str, Phrase] = MappingProxyType(
     {
-        "type": _type, "enum": _enum, "minLength": _length, "maxLength": _length, "minimum": _bound,
-        "maximum": _bound, "exclusiveMinimum": _bound, "exclusiveMaximum": _bound, "minItems": _items,
-        "maxItems": _items, "pattern": _pattern, "additionalProperties": _additional, "oneOf": _shape,
+        "type": _type,
+        "enum": _enum,
+        "minLength": _length,
+        "maxLength": _length,
+        "minimum": _bound,
+        "maximum": _bound,
+        "exclusiveMinimum": _bound,
+        "exclusiveMaximum": _bound,
+        "minItems": _items,
+        "maxItems": _items,
+        "pattern": _pattern,
+        "additionalProperties": _additional,
+        "oneOf": _shape,
         "anyOf": _shape,
     }
-)  # fmt: skip
+)

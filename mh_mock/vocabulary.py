@@ -1,5 +1,8 @@
 """The words of the API and of the fake, as string enums: one definition each.
 
+The vendor's routes and job kinds are declared in :mod:`mh_mock.vendor`, fault kinds in
+:mod:`mh_mock.fault_kinds`.
+
 Every enum here is a ``str`` subclass whose ``str()`` is its value, so members compare equal to
 the strings the API writes (``Status.COMPLETE == "complete"``) and serialise as them.
 """
@@ -8,17 +11,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-__all__ = [
-    "TERMINAL_STATUSES",
-    "Endpoint",
-    "Event",
-    "FaultKind",
-    "Progression",
-    "RouteName",
-    "Status",
-    "StrEnum",
-    "Tier",
-]
+__all__ = ["TERMINAL_STATUSES", "Event", "Progression", "Status", "StrEnum", "Tier"]
 
 
 class StrEnum(str, Enum):
@@ -75,24 +68,6 @@ _EVENT_OF_STATUS: dict[str, Event] = {
 }
 
 
-class Endpoint(StrEnum):
-    """The three audio-creating endpoints."""
-
-    VOICE_GENERATOR = "voice_generator"
-    VOICE_CLONER = "voice_cloner"
-    MUSIC_GENERATOR = "music_generator"
-
-    @property
-    def project_type(self) -> str:
-        """The ``type`` field of projects made by this endpoint."""
-        return self.value.upper()
-
-    @property
-    def label(self) -> str:
-        """Human name, used in default project names ("Voice Generator - …")."""
-        return self.value.replace("_", " ").title()
-
-
 class Progression(StrEnum):
     """What moves a project from one status to the next."""
 
@@ -109,46 +84,3 @@ class Tier(StrEnum):
     CREATOR = "creator"
     PRO = "pro"
     BUSINESS = "business"
-
-
-class FaultKind(StrEnum):
-    """What an injected HTTP fault does."""
-
-    LATENCY = "latency"
-    """Answer normally, after ``seconds`` of delay."""
-    RATE_LIMIT = "rate_limit"
-    """Answer 429 with ``Retry-After``."""
-    SERVER_ERROR = "server_error"
-    """Answer 500, 502 or 503."""
-    RESET = "reset"
-    """Drop the connection (in-process: ``httpx.ReadError``)."""
-    REFUSED = "refused"
-    """Refuse the connection (in-process: ``httpx.ConnectError``)."""
-    TIMEOUT = "timeout"
-    """Stall, then drop (in-process: ``httpx.ReadTimeout``)."""
-
-    @property
-    def answers(self) -> bool:
-        """True if the fault still sends an HTTP answer (an error status or a late one)."""
-        return self in (FaultKind.LATENCY, FaultKind.RATE_LIMIT, FaultKind.SERVER_ERROR)
-
-
-class RouteName(StrEnum):
-    """Names of the vendor and storage routes, as the journal and fault targets use them."""
-
-    VOICE_GENERATOR_CREATE = "voice_generator.create"
-    VOICE_CLONER_CREATE = "voice_cloner.create"
-    MUSIC_GENERATOR_CREATE = "music_generator.create"
-    PROJECTS_GET = "projects.get"
-    PROJECTS_DELETE = "projects.delete"
-    FILES_UPLOAD_URLS = "files.upload_urls"
-    ACCOUNT_GET = "account.get"
-    STORAGE_UPLOAD = "storage.upload"
-    STORAGE_DOWNLOAD = "storage.download"
-
-    @classmethod
-    def matching(cls, pattern: str) -> list[RouteName]:
-        """The routes a name or a ``prefix*`` pattern selects."""
-        if pattern.endswith("*"):
-            return [name for name in cls if name.value.startswith(pattern[:-1])]
-        return [name for name in cls if name.value == pattern]

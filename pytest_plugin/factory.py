@@ -8,6 +8,7 @@ if TYPE_CHECKING:
     from faker import Faker
 
     from mh_mock.control.remote import Control
+    from mh_mock.control.views import AccountView, ProjectView
 
 __all__ = ["STATES", "Factory"]
 
@@ -38,17 +39,25 @@ class Factory:
 
     def account(
         self, credits: int | None = None, *, token: str | None = None, tier: str | None = None, email: str | None = None
-    ) -> dict[str, Any]:
+    ) -> AccountView:
         """Register an account (a new token unless given) with ``credits``; returns it with its ``token``."""
         token = token or f"mhk_test_{self.faker.pystr(min_chars=16, max_chars=16).lower()}"
         return self.control.add_account(token, credits, tier=tier, email=email or self.faker.email())
 
     def project(
-        self, status: str = "complete", *, endpoint: str = "voice_generator", token: str | None = None,
-        error_code: str | None = None, name: str | None = None, prompt: str | None = None,
-        duration: int | None = None,
-    ) -> dict[str, Any]:  # fmt: skip
-        """A project of ``token`` already in ``status`` (see :data:`STATES`), charged like a real one.
+        self,
+        status: str = "complete",
+        *,
+        endpoint: str | None = None,
+        token: str | None = None,
+        error_code: str | None = None,
+        name: str | None = None,
+        prompt: str | None = None,
+        **fields: Any,
+    ) -> ProjectView:
+        """A project of ``token`` already in ``status`` (see :data:`STATES`), charged like a real one:
+        a job of ``endpoint`` (any kind the fake knows; default: the voice generator), with the kind's
+        own ``fields`` (``duration``, ``voice_name``, …).
 
         ``error`` projects fail with ``error_code`` (default: a code from the contract's audio
         catalogue); ``deleted`` ones are complete, then deleted.
@@ -57,12 +66,8 @@ class Factory:
 
         if status not in STATES:
             raise ValueError(f"status must be one of {', '.join(STATES)}, got {status!r}")
-        fields: dict[str, Any] = {
-            "name": name if name is not None else self.faker.catch_phrase(),
-            "prompt": prompt if prompt is not None else self.faker.sentence(nb_words=8),
-        }
-        if duration is not None:
-            fields["duration"] = duration
+        fields["name"] = name if name is not None else self.faker.catch_phrase()
+        fields["prompt"] = prompt if prompt is not None else self.faker.sentence(nb_words=8)
         outcome = "complete"  # explicit, so no pending scenario rule decides it instead
         if status == "error":
             outcome = f"error:{error_code or self.faker.random_element(AUDIO_ERROR_CODES)}"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from mh_mock.control.remote import Control
+    from mh_mock.control.views import ProjectView
 
 __all__ = ["TimeControl"]
 
@@ -26,11 +27,11 @@ class TimeControl:
         """Move the clock forward; transitions that fall due happen in order. Returns the new time."""
         return float(self._control.advance(seconds)["epoch"])
 
-    def finish(self, project_id: str | None = None) -> list[dict[str, Any]]:
+    def finish(self, project_id: str | None = None) -> list[ProjectView]:
         """Run a project (or every unfinished one) to its terminal status now."""
         return self._control.finish(project_id)
 
-    def step(self, project_id: str) -> dict[str, Any]:
+    def step(self, project_id: str) -> ProjectView:
         """Move one project a single status on."""
         return self._control.step(project_id)
 

@@ -10,7 +10,7 @@ from jsonschema import Draft7Validator, FormatChecker
 
 from mh_mock.contract import load_contract, openapi_document, to_json_schema
 from mh_mock.journal import Call
-from mh_mock.routing.routes import API_ROUTES
+from mh_mock.vendor import ROUTES
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 """ISO-8601 UTC with milliseconds, as the API writes its timestamps."""
@@ -21,7 +21,7 @@ _formats.checks("uri")(
     lambda value: not isinstance(value, str) or bool(urlsplit(value).scheme and urlsplit(value).netloc)
 )
 
-_OPERATIONS = {route.name: route.operation_id for route in API_ROUTES}
+_OPERATIONS = {route.name: route.operation_id for route in ROUTES if route.operation_id}
 
 
 def _strict_validators() -> dict[tuple[str, int], Draft7Validator]:

@@ -26,6 +26,7 @@ from mh_mock.contract import openapi_document, to_json_schema
 from mh_mock.control.remote import Control, ControlError
 
 from .conftest import TOKEN
+from .engines import uploaded
 
 VOICE, CLONER, MUSIC, UPLOADS = (
     "/v1/ai-voice-generator",
@@ -242,9 +243,9 @@ def test_an_upload_over_max_upload_bytes_is_413_and_stores_nothing(fake: Control
     with httpx.Client() as storage:
         body = _error(storage.put(item["upload_url"], content=b"RIFF" + b"\0" * 997), 413)
         assert body["code"] == "payload_too_large"
-        assert fake.engine.controls.upload_data(item["file_path"]) is None  # type: ignore[attr-defined]
+        assert uploaded(fake.engine, item["file_path"]) is None
         assert storage.put(item["upload_url"], content=b"RIFF" + b"\0" * 996).status_code == 200
-    assert fake.engine.controls.upload_data(item["file_path"]) == b"RIFF" + b"\0" * 996  # type: ignore[attr-defined]
+    assert uploaded(fake.engine, item["file_path"]) == b"RIFF" + b"\0" * 996
 
 
 DEEP = [
@@ -473,7 +474,7 @@ def _send(fake: Control, method: str, target: str, body: bytes = b"") -> tuple[i
     In-process, it goes through httpx like any client: httpx removes literal ``.``/``..`` segments
     before respx sees the request, and keeps percent-escapes.
     """
-    storage = fake.engine.config.storage_url  # type: ignore[attr-defined]
+    storage = fake.engine.config.storage_url
     parts = urlsplit(storage)
     if parts.scheme == "http":
         connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
@@ -530,7 +531,7 @@ def test_odd_upload_paths_are_4xx_json_and_store_nothing(fake: Control, http: ht
     for target in _odd_paths(asset, name, query):
         _refused(fake, "PUT", target, render_wav("x", 0.1))
         _refused(fake, "GET", target)
-    assert fake.engine.controls.upload_data(item["file_path"]) is None  # type: ignore[attr-defined]
+    assert uploaded(fake.engine, item["file_path"]) is None
     clone = http.post(CLONER, json={"assets": {"audio_file_path": item["file_path"]}, "style": {"prompt": "hi"}})
     fake.finish(clone.json()["id"])
     assert fake.project(clone.json()["id"])["error"]["code"] == "invalid_parameters"
@@ -542,7 +543,7 @@ def test_an_extra_leading_or_trailing_slash_is_not_the_upload_path(fake: Control
     query = urlsplit(item["upload_url"]).query
     for target in (f"//api-assets/{asset}/{name}?{query}", f"/api-assets/{asset}/{name}/?{query}"):
         _refused(fake, "PUT", target, render_wav("x", 0.1))
-    assert fake.engine.controls.upload_data(item["file_path"]) is None  # type: ignore[attr-defined]
+    assert uploaded(fake.engine, item["file_path"]) is None
 
 
 def test_odd_download_paths_are_4xx_json(fake: Control, http: httpx.Client) -> None:

@@ -7,11 +7,11 @@ import json
 import httpx
 import pytest
 
+from mh_mock.cli import build_parser, main
 from mh_mock.client import Client
-from mh_mock.control.cli import build_parser, main
 from mh_mock.control.operations import OPERATIONS
 from mh_mock.standalone.threaded import LiveServer
-from mh_mock.vocabulary import RouteName
+from mh_mock.vendor import RouteName
 
 from .conftest import TOKEN
 from .serving import serving

@@ -38,6 +38,8 @@ from mh_mock.engine import Engine
 from mh_mock.errors import InsufficientCredits
 from mh_mock.journal import Call
 
+from .engines import uploaded
+
 THREADS = 8
 OPS_PER_THREAD = 50
 TOKENS = [f"mhk_live_concurrent_{n}" for n in range(4)]
@@ -209,7 +211,7 @@ def _check_final_state(fake: Control, workers: list[Worker], starting: int) -> N
 
 def _calls_of(fake: Control, token: str) -> list[Call]:
     """The calls ``token`` made (over HTTP the admin API shows a token whole only to who names it)."""
-    return fake.scoped(token).journal.filter(token=token)
+    return fake.journal.filter(token=token)
 
 
 def test_concurrent_clients_lose_nothing_keep_exact_ledgers_and_match_a_sequential_replay(fake: Control) -> None:
@@ -234,13 +236,22 @@ def _assert_a_sequential_replay_matches(fake: Control) -> None:
     def create(route: str, token: str, body: dict[str, Any], outcome: str) -> Any:
         style = body["style"]
         if route == "voice_generator.create":
-            return replay.api.create_voice(
-                token, prompt=style["prompt"], voice_name=style["voice_name"], name=body.get("name"), outcome=outcome
+            return replay.api.create(
+                token,
+                "voice_generator",
+                prompt=style["prompt"],
+                voice_name=style["voice_name"],
+                name=body.get("name"),
+                outcome=outcome,
             )
         if route == "voice_cloner.create":
             path = body["assets"]["audio_file_path"]
-            return replay.api.clone_voice(token, audio_file_path=path, prompt=style["prompt"], outcome=outcome)
-        return replay.api.create_music(token, duration=body["duration"], prompt=style["prompt"], outcome=outcome)
+            return replay.api.create(
+                token, "voice_cloner", audio_file_path=path, prompt=style["prompt"], outcome=outcome
+            )
+        return replay.api.create(
+            token, "music_generator", duration=body["duration"], prompt=style["prompt"], outcome=outcome
+        )
 
     creates = sorted((c for t in TOKENS for c in _calls_of(fake, t)), key=lambda c: c.seq)
     for call in creates:
@@ -258,7 +269,7 @@ def _assert_a_sequential_replay_matches(fake: Control) -> None:
         replayed = replay.controls.projects(token)
         assert len(replayed) == len(live), token
         assert Counter(p.status for p in replayed) == Counter(p["status"] for p in live), token
-        assert replay.controls.account(token).credits == fake.balance(token), token
+        assert replay.accounts.account(token).credits == fake.balance(token), token
         assert sum(p.credits_charged for p in replayed) == sum(p["credits_charged"] for p in live), token
 
 
@@ -302,5 +313,5 @@ def test_upload_urls_issued_concurrently_are_distinct_and_each_put_lands_in_its_
     paths = [path for path, _ in stored]
     assert len(paths) == len(set(paths)) == THREADS * 5 * 3
     engine: Engine = fake.engine  # type: ignore[attr-defined]
-    assert all(engine.controls.upload_data(path) == data for path, data in stored)
+    assert all(uploaded(engine, path) == data for path, data in stored)
     assert all(urlsplit(path).path.startswith("api-assets/") for path in paths)

@@ -235,14 +235,15 @@ def test_an_answer_that_cannot_be_encoded_is_a_500_and_is_logged(
 
 def test_uploads_may_be_as_large_as_the_upload_limit_and_other_bodies_the_body_limit(fake: MhMock) -> None:
     fake.reset(max_body_bytes=100, max_upload_bytes=1000)
-    assert fake.dispatcher.body_limit("PUT", "/api-assets/abc/audio.wav") == 1000
-    assert fake.dispatcher.body_limit("POST", "/v1/ai-voice-generator") == 100
-    assert fake.dispatcher.body_limit("GET", "/nowhere") == 100
+    limit = fake.dispatcher.body_limit
+    assert limit(fake.dispatcher.match("PUT", "/api-assets/abc/audio.wav")[0]) == 1000
+    assert limit(fake.dispatcher.match("POST", "/v1/ai-voice-generator")[0]) == 100
+    assert limit(fake.dispatcher.match("GET", "/nowhere")[0]) == 100
 
 
 def test_the_journal_times_a_tenants_call_on_the_tenants_clock(fake: MhMock, http: httpx.Client) -> None:
     fake.reset_tenant(T)
-    fake.engine.controls.advance(50, token=T)
+    fake.engine.controls.advance(50, tenant=T)
     http.get("/v1/account")
     assert fake.journal.last.at == 1_767_225_600.0 + 50
 

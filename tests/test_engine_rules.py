@@ -13,10 +13,11 @@ import pytest
 
 from mh_mock.config import Config
 from mh_mock.engine import Engine
+from mh_mock.engine.seeds import import_project, import_upload
 from mh_mock.engine.store import Store
 from mh_mock.errors import ConfigError, InsufficientCredits, StorageError, Unavailable
 
-from .engines import START, T
+from .engines import START, T, uploaded
 from .engines import create_voice as _voice
 from .engines import new_engine as _engine
 
@@ -38,7 +39,7 @@ def _download_args(engine: Engine, token: str, project_id: str) -> tuple[str, st
 @pytest.mark.parametrize("duration", [1, 3600])
 def test_music_takes_every_whole_duration_from_one_second_to_an_hour(duration: int) -> None:
     engine = _engine()
-    project = engine.api.create_music(T, duration=duration, prompt="waltz")
+    project = engine.api.create(T, "music_generator", duration=duration, prompt="waltz")
     assert (project.charge, project.seconds) == (duration, duration)
 
 
@@ -48,7 +49,7 @@ def test_music_refuses_a_duration_outside_one_second_to_an_hour(duration: Any) -
     with pytest.raises(
         ConfigError, match=re.escape(f"duration must be whole seconds between 1 and 3600, got {duration!r}")
     ):
-        engine.api.create_music(T, duration=duration, prompt="waltz")
+        engine.api.create(T, "music_generator", duration=duration, prompt="waltz")
     assert engine.controls.projects() == []
 
 
@@ -58,7 +59,7 @@ def test_music_refuses_a_duration_outside_one_second_to_an_hour(duration: Any) -
 def test_cloning_from_a_slot_never_put_fails_the_job_and_says_to_put_the_file_first() -> None:
     engine = _engine()
     path, _ = _slot(engine)
-    project = engine.api.clone_voice(T, audio_file_path=path, prompt="hi")
+    project = engine.api.create(T, "voice_cloner", audio_file_path=path, prompt="hi")
     outcome = engine.controls.finish(project.id)[0].outcome
     assert outcome.code == "invalid_parameters"
     assert outcome.message == f"audio_file_path {path!r} was never uploaded: PUT the file to its upload_url first"
@@ -66,18 +67,18 @@ def test_cloning_from_a_slot_never_put_fails_the_job_and_says_to_put_the_file_fi
 
 def test_an_upload_url_expires_on_its_owners_clock() -> None:
     engine = _engine(upload_ttl=60)
-    engine.controls.reset_tenant("mine")
+    engine.accounts.reset_tenant("mine")
     path, auth = _slot(engine, "mine")
     engine.controls.advance(61)  # the fake's clock: not the owner's
     engine.api.put_upload(path, auth, b"early")
-    engine.controls.advance(61, token="mine")
+    engine.controls.advance(61, tenant="mine")
     with pytest.raises(StorageError) as refused:
         engine.api.put_upload(path, auth, b"late")
     assert refused.value.status == 403 and refused.value.code == "url_expired"
     assert refused.value.message == (
         "This upload URL expired at 2026-01-01T00:01:00.000Z; request a new one with POST /v1/files/upload-urls"
     )
-    assert engine.controls.upload_data(path) == b"early"
+    assert uploaded(engine, path) == b"early"
 
 
 def test_an_upload_over_the_limit_is_413_payload_too_large_and_stores_nothing() -> None:
@@ -88,18 +89,18 @@ def test_an_upload_over_the_limit_is_413_payload_too_large_and_stores_nothing() 
         engine.api.put_upload(path, auth, b"fives")
     assert (refused.value.status, refused.value.code) == (413, "payload_too_large")
     assert refused.value.message == "The upload is 5 bytes; the limit is 4 bytes"
-    assert engine.controls.upload_data(path) == b"four"
+    assert uploaded(engine, path) == b"four"
 
 
 def test_a_download_url_expires_on_its_owners_clock() -> None:
     engine = _engine(download_ttl=60)
-    engine.controls.reset_tenant("mine")
+    engine.accounts.reset_tenant("mine")
     project_id = _voice(engine, "mine")
     engine.controls.finish(project_id)
     name, expires, signature = _download_args(engine, "mine", project_id)
     engine.controls.advance(61)  # the fake's clock: not the owner's
-    assert engine.api.download(project_id, name, expires, signature)[:4] == b"RIFF"
-    engine.controls.advance(61, token="mine")
+    assert bytes(engine.api.download(project_id, name, expires, signature))[:4] == b"RIFF"
+    engine.controls.advance(61, tenant="mine")
     with pytest.raises(StorageError) as refused:
         engine.api.download(project_id, name, expires, signature)
     assert (refused.value.status, refused.value.code) == (403, "url_expired")
@@ -123,7 +124,7 @@ def test_the_owner_of_a_project_and_of_an_upload_is_known_for_storage_calls() ->
 
 def test_a_tenants_polls_move_its_projects_even_when_the_fake_runs_on_the_clock() -> None:
     engine = _engine(progression="clock")
-    engine.controls.reset_tenant("poller", progression="poll", reads_per_step=2)
+    engine.accounts.reset_tenant("poller", progression="poll", reads_per_step=2)
     project_id = _voice(engine, "poller")
     assert [engine.api.get_project("poller", project_id)["status"] for _ in range(5)] == [
         "queued", "queued", "rendering", "rendering", "complete",
@@ -132,9 +133,9 @@ def test_a_tenants_polls_move_its_projects_even_when_the_fake_runs_on_the_clock(
 
 def test_deleting_an_unfinished_project_cancels_it_at_its_owners_time() -> None:
     engine = _engine()
-    engine.controls.reset_tenant("mine")
+    engine.accounts.reset_tenant("mine")
     project_id = _voice(engine, "mine")
-    engine.controls.advance(50, token="mine")
+    engine.controls.advance(50, tenant="mine")
     engine.api.delete_project("mine", project_id)
     last = engine.controls.project(project_id).history[-1]
     assert (last.status, last.at) == ("canceled", START + 50)
@@ -231,8 +232,8 @@ def test_a_reset_that_cannot_be_saved_changes_nothing(tmp_path: Path) -> None:
 
 def test_a_balance_equal_to_the_charge_is_enough() -> None:
     engine = _engine()
-    engine.controls.set_balance(T, 2)
-    engine.api.create_voice(T, prompt="x" * 20, voice_name="Elon Musk")  # 20 characters cost 2 credits
+    engine.accounts.set_balance(T, 2)
+    engine.api.create(T, "voice_generator", prompt="x" * 20, voice_name="Elon Musk")  # 20 characters cost 2 credits
     assert engine.api.account_body(T)["credits"] == 0
 
 
@@ -263,11 +264,11 @@ def test_an_unsubscribed_listener_hears_nothing_more() -> None:
 
 
 def test_unseeded_fakes_render_different_audio_for_the_same_project_id() -> None:
-    from mh_mock.vocabulary import Endpoint
+    from mh_mock.vendor import Endpoint
 
     def audio(engine: Engine) -> bytes:
-        engine.controls.import_project(project_id="p", owner="a", endpoint=Endpoint.VOICE_GENERATOR, status="complete")
-        return engine.api.download("p", *_download_args(engine, "a", "p"))
+        import_project(engine, project_id="p", owner="a", endpoint=Endpoint.VOICE_GENERATOR, status="complete")
+        return bytes(engine.api.download("p", *_download_args(engine, "a", "p")))
 
     assert audio(_engine()) != audio(_engine())
     assert audio(_engine(seed=5)) == audio(_engine(seed=5))
@@ -275,10 +276,10 @@ def test_unseeded_fakes_render_different_audio_for_the_same_project_id() -> None
 
 def test_fake_webhook_timestamps_come_from_the_projects_clock() -> None:
     engine = _engine(webhook_timestamps="fake")
-    engine.controls.add_webhook(lambda headers, body: 200, "s", ["audio.completed"])
+    engine.webhooks.add(lambda headers, body: 200, "s", ["audio.completed"])
     engine.controls.advance(42)
     engine.controls.finish(_voice(engine))
-    [attempt] = engine.take_due_webhooks()
+    [attempt] = engine.webhooks.take_due()
     assert attempt.headers["magic-hour-event-timestamp"] == str(int(START + 42))
 
 
@@ -323,7 +324,7 @@ def test_finishing_everything_runs_jobs_created_at_the_same_moment_in_creation_o
 
 def test_a_clone_from_a_plain_http_url_with_an_audio_extension_is_accepted() -> None:
     engine = _engine()
-    project = engine.api.clone_voice(T, audio_file_path="http://example.com/voice.mp3", prompt="hi")
+    project = engine.api.create(T, "voice_cloner", audio_file_path="http://example.com/voice.mp3", prompt="hi")
     assert engine.controls.finish(project.id)[0].status == "complete"
 
 
@@ -342,22 +343,22 @@ def test_a_clone_from_a_plain_http_url_with_an_audio_extension_is_accepted() -> 
 )  # fmt: skip
 def test_a_clone_input_that_is_not_usable_fails_the_job_saying_why(path: str, code: str, message: str) -> None:
     engine = _engine()
-    engine.controls.import_upload("api-assets/x/noise.wav", T, b"not audio at all")
-    project = engine.api.clone_voice(T, audio_file_path=path, prompt="hi")
+    import_upload(engine, "api-assets/x/noise.wav", T, b"not audio at all")
+    project = engine.api.create(T, "voice_cloner", audio_file_path=path, prompt="hi")
     outcome = engine.controls.finish(project.id)[0].outcome
     assert (outcome.code, outcome.message) == (code, message)
 
 
 def test_an_imported_upload_of_one_token_is_not_another_tokens_input() -> None:
     engine = _engine()
-    engine.controls.import_upload("api-assets/x/voice.wav", "alice", b"RIFF")
-    project = engine.api.clone_voice("bob", audio_file_path="api-assets/x/voice.wav", prompt="hi")
+    import_upload(engine, "api-assets/x/voice.wav", "alice", b"RIFF")
+    project = engine.api.create("bob", "voice_cloner", audio_file_path="api-assets/x/voice.wav", prompt="hi")
     assert engine.controls.finish(project.id)[0].outcome.code == "invalid_parameters"
 
 
 def test_a_prompt_over_the_limit_fails_the_job_naming_its_length() -> None:
     engine = _engine(voice_prompt_limit=5)
-    project = engine.api.create_voice(T, prompt="x" * 6, voice_name="Elon Musk")
+    project = engine.api.create(T, "voice_generator", prompt="x" * 6, voice_name="Elon Musk")
     outcome = engine.controls.finish(project.id)[0].outcome
     assert (outcome.code, outcome.message) == ("text_too_long", "The text is 6 characters long; the limit is 5")
 
@@ -375,7 +376,7 @@ def test_a_download_url_works_up_to_the_moment_it_expires() -> None:
     engine.controls.finish(project_id)
     args = _download_args(engine, T, project_id)
     engine.controls.advance(60)
-    assert engine.api.download(project_id, *args)[:4] == b"RIFF"
+    assert bytes(engine.api.download(project_id, *args))[:4] == b"RIFF"
 
 
 def test_a_token_of_the_longest_length_is_accepted() -> None:
@@ -393,11 +394,18 @@ def test_the_options_in_force_are_described_as_json() -> None:
     assert described["starting_balance"] == 5 and described["progression"] == "poll"
 
 
-def test_a_first_call_refused_for_credits_creates_no_account() -> None:
+def test_a_first_call_refused_for_credits_opens_the_account_it_was_refused_for() -> None:
     engine = _engine(starting_balance=5)
     with pytest.raises(InsufficientCredits):
-        engine.api.create_music("newcomer", duration=15, prompt="a tune")
-    assert engine.controls.accounts() == []  # only a call that succeeds creates one
-    engine.api.create_voice("newcomer", prompt="Hi", voice_name="Elon Musk")  # 1 credit: it can afford that
-    [account] = engine.controls.accounts()
-    assert (account.token, account.credits) == ("newcomer", 4)
+        engine.api.create("newcomer", "music_generator", duration=15, prompt="a tune")
+    [account] = engine.accounts.accounts()  # the 402 was about this account: it is there, charged nothing
+    assert (account.token, account.credits, account.charged) == ("newcomer", 5, 0)
+    engine.api.create("newcomer", "voice_generator", prompt="Hi", voice_name="Elon Musk")  # 1 credit: affordable
+    assert engine.accounts.account("newcomer").credits == 4
+
+
+def test_a_call_refused_for_its_input_opens_no_account() -> None:
+    engine = _engine()
+    with pytest.raises(ConfigError):
+        engine.api.create("newcomer", "music_generator", duration=0, prompt="a tune")
+    assert engine.accounts.accounts() == []

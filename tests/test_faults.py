@@ -70,7 +70,7 @@ def test_read_timeout_after_the_fake_handled_the_create(fake: Control, base_url:
 def test_latency_delays_but_answers(fake: Control, client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
     slept: list[float] = []
     if isinstance(fake, MhMock):  # in-process the delay is a sleep of the calling thread
-        monkeypatch.setattr("mh_mock.inprocess.time.sleep", slept.append)
+        monkeypatch.setattr("mh_mock.clients.time.sleep", slept.append)
     fake.add_fault("latency", route="account.get", seconds=0.05)
     started = time.monotonic()
     assert client.account()["credits"] == 10_000
@@ -84,7 +84,7 @@ def test_latency_longer_than_the_read_timeout_times_the_client_out(
 ) -> None:
     slept: list[float] = []
     if isinstance(fake, MhMock):  # in-process the wait is a sleep of the calling thread, up to the timeout
-        monkeypatch.setattr("mh_mock.inprocess.time.sleep", slept.append)
+        monkeypatch.setattr("mh_mock.clients.time.sleep", slept.append)
     fake.add_fault("latency", route="account.get", seconds=1)
     with Client(TOKEN, base_url=base_url, timeout=0.2) as impatient, pytest.raises(httpx.ReadTimeout):
         impatient.account()

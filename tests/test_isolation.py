@@ -21,10 +21,12 @@ import httpx
 import pytest
 
 from mh_mock.audio import render_wav
-from mh_mock.control.admin import admin_routes
+from mh_mock.control.operations import ADMIN_PREFIX, OPERATIONS
 from mh_mock.control.remote import Control
-from mh_mock.routing.routes import API_ROUTES, STORAGE_ROUTES
 from mh_mock.standalone.threaded import LiveServer
+from mh_mock.vendor import ROUTES
+
+from .engines import uploaded
 
 A, B = "mhk_live_alice", "mhk_live_bob"
 SECRET = "s3cret"
@@ -59,7 +61,7 @@ class World:
                 for p in self.fake.projects(A)
             ],
             (account["credits"], account["charged"], account["refunded"]),
-            self.fake.engine.controls.upload_data(self.upload_path),  # type: ignore[attr-defined]
+            uploaded(self.fake.engine, self.upload_path),
         )
 
 
@@ -192,7 +194,7 @@ PROBES: dict[str, Callable[[World], None]] = {
 
 
 def test_every_api_and_storage_route_has_an_isolation_probe() -> None:
-    assert set(PROBES) == {route.name for route in (*API_ROUTES, *STORAGE_ROUTES)}
+    assert set(PROBES) == {route.name for route in ROUTES}
 
 
 @pytest.mark.parametrize("route", sorted(PROBES))
@@ -226,20 +228,20 @@ def test_a_deleted_project_stays_invisible_to_others_and_its_urls_die(world: Wor
 
 def _admin_probes() -> list[tuple[str, str, dict[str, Any] | None]]:
     bodies: dict[str, dict[str, Any]] = {
-        "admin.reset": {},
-        "admin.advance": {"seconds": 3600},
-        "admin.progression": {"progression": "clock"},
-        "admin.create_project": {"token": "intruder"},
-        "admin.add_account": {"token": "intruder", "credits": 1},
-        "admin.set_credits": {"credits": 0},
+        "reset": {},
+        "advance": {"seconds": 3600},
+        "set_progression": {"progression": "clock"},
+        "create_project": {"token": "intruder"},
+        "add_account": {"token": "intruder", "credits": 1},
+        "set_balance": {"credits": 0},
     }
     return [
         (
-            route.method,
-            route.path.replace("{id}", "some-id").replace("{token}", A),
-            bodies.get(route.name),
+            op.method,
+            ADMIN_PREFIX + op.path.replace("{id}", "some-id").replace("{token}", A).replace("{tenant}", A),
+            bodies.get(op.name),
         )
-        for route in admin_routes()
+        for op in OPERATIONS
     ]
 
 

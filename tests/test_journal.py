@@ -11,7 +11,7 @@ from mh_mock.audio import render_wav
 from mh_mock.control.remote import Control
 from mh_mock.inprocess import MhMock
 from mh_mock.journal import Journal
-from mh_mock.vocabulary import RouteName
+from mh_mock.vendor import RouteName
 
 from .conftest import TOKEN
 

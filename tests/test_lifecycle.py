@@ -24,7 +24,7 @@ def _engine(**options: object) -> Engine:
 
 
 def _voice(engine: Engine, prompt: str = "Hello there", **kw: object) -> str:
-    return engine.api.create_voice(T, prompt=prompt, voice_name="Elon Musk", **kw).id  # type: ignore[arg-type]
+    return engine.api.create(T, "voice_generator", prompt=prompt, voice_name="Elon Musk", **kw).id  # type: ignore[arg-type]
 
 
 def _status(engine: Engine, project_id: str) -> str:
@@ -54,7 +54,7 @@ def test_one_big_advance_applies_every_transition_at_its_own_time_and_in_order()
     engine = _engine(progression="clock")
     seen: list[tuple[str, str, float]] = []
     engine.subscribe(lambda project, t: seen.append((project.endpoint.value, t.status, t.at - START)))
-    engine.api.create_music(T, duration=15, prompt="jazz")
+    engine.api.create(T, "music_generator", duration=15, prompt="jazz")
     engine.controls.advance(0.5)
     _voice(engine)
     seen.clear()
@@ -111,9 +111,9 @@ def test_finish_runs_every_unfinished_project_to_its_outcome() -> None:
 def test_error_refunds_the_charge_and_updates_the_ledger() -> None:
     engine = _engine(starting_balance=100, default_outcome=Outcome.error("processing_timeout"))
     project_id = _voice(engine, prompt="x" * 95)
-    assert engine.controls.account(T).credits == 90
+    assert engine.accounts.account(T).credits == 90
     engine.controls.finish(project_id)
-    account = engine.controls.account(T)
+    account = engine.accounts.account(T)
     assert (account.credits, account.charged, account.refunded) == (100, 10, 10)
     assert engine.api.get_project(T, project_id)["credits_charged"] == 0
 
@@ -124,7 +124,7 @@ def test_error_refunds_the_charge_and_updates_the_ledger() -> None:
 )
 def test_voice_charge_is_per_character_rounded_up(rate: str, characters: int, charge: int) -> None:
     engine = _engine(voice_credit_rate=rate)
-    assert engine.api.create_voice(T, prompt="a" * characters, voice_name="Elon Musk").charge == charge
+    assert engine.api.create(T, "voice_generator", prompt="a" * characters, voice_name="Elon Musk").charge == charge
 
 
 def test_cancel_refunds_by_default_and_can_be_configured_not_to() -> None:
@@ -165,7 +165,7 @@ def test_download_urls_expire_after_24_hours_and_a_new_get_gives_a_fresh_one() -
     assert expired.value.status == 403 and expired.value.code == "url_expired"
     fresh = engine.api.get_project(T, project_id)["downloads"][0]
     query = dict(part.split("=") for part in fresh["url"].split("?")[1].split("&"))
-    assert engine.api.download(project_id, "output.wav", query["expires"], query["signature"])[:4] == b"RIFF"
+    assert bytes(engine.api.download(project_id, "output.wav", query["expires"], query["signature"]))[:4] == b"RIFF"
 
 
 def test_gets_within_one_second_share_a_url_and_every_change_shows_at_once() -> None:
@@ -203,7 +203,7 @@ def _audio_seconds(engine: Engine, project_id: str) -> float:
     engine.controls.finish(project_id)
     url = engine.api.get_project(T, project_id)["downloads"][0]["url"]
     query = dict(part.split("=") for part in url.split("?")[1].split("&"))
-    data = engine.api.download(project_id, "output.wav", query["expires"], query["signature"])
+    data = bytes(engine.api.download(project_id, "output.wav", query["expires"], query["signature"]))
     with wave.open(io.BytesIO(data)) as reader:
         return reader.getnframes() / reader.getframerate()
 
@@ -212,7 +212,7 @@ def test_rendered_audio_length_follows_text_length_and_music_duration() -> None:
     engine = _engine()
     assert _audio_seconds(engine, _voice(engine, prompt="x" * 150)) == 10.0  # 15 characters per second
     assert _audio_seconds(engine, _voice(engine, prompt="x" * 300)) == 20.0
-    assert _audio_seconds(engine, engine.api.create_music(T, duration=42, prompt="rock").id) == 42.0
+    assert _audio_seconds(engine, engine.api.create(T, "music_generator", duration=42, prompt="rock").id) == 42.0
 
 
 def test_the_same_seed_gives_the_same_ids_and_audio_and_a_given_secret_the_same_urls() -> None:
@@ -222,13 +222,17 @@ def test_the_same_seed_gives_the_same_ids_and_audio_and_a_given_secret_the_same_
         engine.controls.finish(project_id)
         url = engine.api.get_project(T, project_id)["downloads"][0]["url"]
         query = dict(part.split("=") for part in url.split("?")[1].split("&"))
-        return project_id, url, engine.api.download(project_id, "output.wav", query["expires"], query["signature"])
+        return (
+            project_id,
+            url,
+            bytes(engine.api.download(project_id, "output.wav", query["expires"], query["signature"])),
+        )
 
     first, second = run(), run()
     assert first[0] == second[0] and first[2] == second[2]  # same ids, same audio
     assert first[1] != second[1]  # the URL-signing secret is random unless given: URLs cannot be forged
     assert run(signing_secret="s" * 16)[1] == run(signing_secret="s" * 16)[1]
-    assert _engine(seed=8).api.create_voice(T, prompt="Hi", voice_name="Elon Musk").id != first[0]
+    assert _engine(seed=8).api.create(T, "voice_generator", prompt="Hi", voice_name="Elon Musk").id != first[0]
 
 
 def test_ids_are_cuid_shaped_and_timestamps_have_milliseconds() -> None:
@@ -269,11 +273,11 @@ def test_every_project_renders_audio_of_its_own() -> None:
     engine = _engine(seed=3)
     audio = set()
     for _ in range(200):
-        project = engine.api.create_music(T, duration=15, prompt="the same prompt")
+        project = engine.api.create(T, "music_generator", duration=15, prompt="the same prompt")
         engine.controls.finish(project.id)
         url = engine.api.get_project(T, project.id)["downloads"][0]["url"]
         query = dict(part.split("=") for part in url.split("?")[1].split("&"))
-        data = engine.api.download(project.id, "output.wav", query["expires"], query["signature"])
+        data = bytes(engine.api.download(project.id, "output.wav", query["expires"], query["signature"]))
         assert sniff_audio(data) == "wav"
         audio.add(data[data.index(b"data") :])  # the samples themselves differ, not only the file's comment
     assert len(audio) == 200

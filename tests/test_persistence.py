@@ -244,11 +244,11 @@ def test_kill_9_mid_stream_loses_nothing_acknowledged(tmp_path: Path, wav_file: 
 
 def test_deliveries_and_removed_endpoints_survive_a_restart(tmp_path: Path) -> None:
     engine = Engine(Config(), store=Store(tmp_path / "s.db"))
-    kept = engine.controls.add_webhook("http://127.0.0.1:9/kept", "s")
-    gone = engine.controls.add_webhook("http://127.0.0.1:9/gone", "s")
-    project = engine.api.create_voice("t", prompt="a", voice_name="Elon Musk")
+    kept = engine.webhooks.add("http://127.0.0.1:9/kept", "s")
+    gone = engine.webhooks.add("http://127.0.0.1:9/gone", "s")
+    project = engine.api.create("t", "voice_generator", prompt="a", voice_name="Elon Musk")
     engine.controls.finish(project.id)  # started + completed for each endpoint, not yet attempted
-    engine.controls.remove_webhook(gone.id)
+    engine.webhooks.remove(gone.id)
     engine.close()
     again = Engine(Config(), store=Store(tmp_path / "s.db"))
     try:
@@ -261,7 +261,7 @@ def test_deliveries_and_removed_endpoints_survive_a_restart(tmp_path: Path) -> N
                 (kept.id, "audio.started", "pending"),
             ]
         )
-        due = again.take_due_webhooks()
+        due = again.webhooks.take_due()
         assert [(a.endpoint.id, json.loads(a.body)["type"]) for a in due] == [(kept.id, "audio.started")]  # in order
     finally:
         again.close()
@@ -300,23 +300,25 @@ def test_a_refund_and_webhook_attempts_made_in_later_calls_survive_a_restart(tmp
 
     state = tmp_path / "s.db"
     engine = Engine(Config(progression="poll"), store=Store(state))
-    engine.controls.add_webhook(receiver, "s", ["audio.errored"])
-    project = engine.api.create_voice("t", prompt="x" * 20, voice_name="Elon Musk", outcome="error:invalid_voice")
+    engine.webhooks.add(receiver, "s", ["audio.errored"])
+    project = engine.api.create(
+        "t", "voice_generator", prompt="x" * 20, voice_name="Elon Musk", outcome="error:invalid_voice"
+    )
     for _ in range(3):  # polls: the job errors in a later call, and is refunded then
         engine.api.get_project("t", project.id)
     for _ in range(2):
-        for attempt in engine.take_due_webhooks():
+        for attempt in engine.webhooks.take_due():
             status = receiver(attempt.headers, attempt.body)
-            engine.record_webhook(attempt.delivery_id, status, None, attempt.at)
+            engine.webhooks.record(attempt.delivery_id, status, None, attempt.at)
         engine.controls.advance(1)
     engine.close()
     again = Engine(Config(progression="poll"), store=Store(state))
     try:
-        account = again.controls.account("t")
+        account = again.accounts.account("t")
         assert (account.credits, account.charged, account.refunded) == (10_000, 2, 2)
         assert again.api.get_project("t", project.id)["credits_charged"] == 0
         [delivery] = again.state.hub.deliveries()
         assert (delivery.state, [a.status for a in delivery.attempts]) == ("delivered", [500, 200])
-        assert again.take_due_webhooks() == []  # nothing is sent twice after a restart
+        assert again.webhooks.take_due() == []  # nothing is sent twice after a restart
     finally:
         again.close()

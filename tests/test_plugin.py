@@ -162,7 +162,8 @@ def test_live(mh_mock, mh_client, mh_sdk):
     )
     with LiveServer(progression="poll", frozen_clock=True) as server:
         pytester.runpytest(f"--mh-mock-url={server.url}").assert_outcomes(passed=1)
-        assert [call.route for call in server.journal][:2] == ["voice_generator.create", "projects.get"]
+        assert (server.state()["projects"], server.state()["accounts"], server.tenants()) == (0, 0, [])
+        assert list(server.journal) == []  # the test's namespace left nothing behind
 
 
 def test_a_preload_seeds_own_clock_settings_win_over_the_fixture_defaults_in_every_mode(
@@ -188,10 +189,34 @@ def test_the_marker_wins_over_the_seed(mh_mock_server):
 """
     )
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=3)
-    with LiveServer() as server:
-        pytester.runpytest("-p", "no:cacheprovider", f"--mh-mock-url={server.url}", "-k", "in_process").assert_outcomes(
-            passed=1
-        )
+
+
+def test_on_a_shared_server_the_servers_seed_wins_over_the_fixture_defaults_and_a_preload_says_what_to_do(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        test_live="""
+import pytest
+
+def test_a_namespace_takes_the_servers_seed(mh_mock):
+    assert (mh_mock.state()["progression"], mh_mock.state()["frozen"]) == ("clock", False)
+
+@pytest.mark.mh_mock(progression="poll")
+def test_the_marker_still_wins(mh_mock):
+    assert mh_mock.state()["progression"] == "poll"
+
+@pytest.mark.mh_mock(preload="every-status")
+def test_a_preload_is_the_servers(mh_mock):
+    pass
+"""
+    )
+    seed = {"config": {"progression": "clock", "frozen_clock": False}}
+    with LiveServer(preload=seed) as server:
+        result = pytester.runpytest("-p", "no:cacheprovider", f"--mh-mock-url={server.url}")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(
+        ["*preload cannot be set for one test on a shared server*Instead: preload: seeded ids are fixed*--seed*"]
+    )
 
 
 def test_xdist_workers_each_get_their_own_server(pytester: pytest.Pytester) -> None:

@@ -32,16 +32,19 @@ def test_the_downstream_example_runs_as_a_users_test_file(downstream: pytest.Pyt
 
 @pytest.mark.slow
 def test_the_downstream_example_runs_unchanged_against_a_plain_mh_mock_serve(downstream: pytest.Pytester) -> None:
-    """A server with its own defaults (real-time clock, clock progression): the fixtures still get theirs."""
+    """A server with its own defaults (real-time clock, clock progression): the fixtures still get theirs, in a
+    namespace of each test's own that is gone when the run ends."""
     with serving() as served:
         result = downstream.runpytest_subprocess(f"--mh-mock-url={served.url}", "-p", "no:randomly")
         result.assert_outcomes(passed=TESTS)
-        assert httpx.get(f"{served.url}/mh-mock-api/state").json()["frozen"] is True  # the last test's reset
+        state = httpx.get(f"{served.url}/mh-mock-api/state").json()
+        assert (state["frozen"], state["progression"]) == (False, "clock")  # the server's own clock untouched
+        assert state["projects"] == 0 and state["accounts"] == 0  # nothing left behind
 
 
 @pytest.mark.slow
 def test_the_downstream_example_runs_on_two_workers_sharing_one_server(downstream: pytest.Pytester) -> None:
-    """Under pytest-xdist each test is its own tenant: its own clock, progression, rules and webhooks."""
+    """Under pytest-xdist too each test is a namespace: its own clock, progression, rules and webhooks."""
     with serving() as served:
         result = downstream.runpytest_subprocess(f"--mh-mock-url={served.url}", "-n", "2", "-p", "no:randomly")
         result.assert_outcomes(passed=TESTS)
@@ -60,8 +63,8 @@ def test_the_readme_documents_every_option_method_command_and_flag() -> None:
     """Every Config field, control method, CLI command and serve flag a user can reach is in the README."""
     import dataclasses
 
+    from mh_mock.cli import build_parser
     from mh_mock.config import Config
-    from mh_mock.control.cli import build_parser
     from mh_mock.control.operations import OPERATIONS
     from mh_mock.control.remote import Control
 

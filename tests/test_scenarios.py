@@ -75,9 +75,9 @@ def test_cancel_as_the_web_app_does(fake: Control, sdk: magic_hour.Client) -> No
 
 def test_an_explicit_outcome_uses_up_no_rule() -> None:
     engine = Engine(Config())
-    engine.controls.add_rule({"outcome": "error:invalid_voice", "times": 1})
-    explicit = engine.api.create_voice(TOKEN, prompt="a", voice_name="Elon Musk", outcome="complete")
-    ruled = engine.api.create_voice(TOKEN, prompt="b", voice_name="Elon Musk")
+    engine.simulation.add_rule({"outcome": "error:invalid_voice", "times": 1})
+    explicit = engine.api.create(TOKEN, "voice_generator", prompt="a", voice_name="Elon Musk", outcome="complete")
+    ruled = engine.api.create(TOKEN, "voice_generator", prompt="b", voice_name="Elon Musk")
     assert (explicit.outcome.status, ruled.outcome.code) == ("complete", "invalid_voice")
 
 
@@ -85,7 +85,7 @@ def test_force_canceled_skips_rendering_and_fires_nothing() -> None:
     engine = Engine(Config())
     statuses: list[str] = []
     engine.subscribe(lambda project, transition: statuses.append(transition.status))
-    project_id = engine.api.create_voice(TOKEN, prompt="a", voice_name="Elon Musk").id
+    project_id = engine.api.create(TOKEN, "voice_generator", prompt="a", voice_name="Elon Musk").id
     engine.controls.force(project_id, "canceled")
     assert statuses == ["queued", "canceled"]
 
@@ -94,15 +94,15 @@ def test_failure_ratio_from_the_config_fails_that_share_of_jobs() -> None:
     every = Engine(Config(failure_ratio=1.0, seed=2))
     never = Engine(Config(failure_ratio=0.0, seed=2))
     for engine, expected in ((every, "error"), (never, "complete")):
-        ids = [engine.api.create_voice(TOKEN, prompt="Hi", voice_name="Elon Musk").id for _ in range(5)]
+        ids = [engine.api.create(TOKEN, "voice_generator", prompt="Hi", voice_name="Elon Musk").id for _ in range(5)]
         engine.controls.finish()
         assert {engine.controls.project(i).status for i in ids} == {expected}
 
 
 def test_the_voice_prompt_limit_is_inclusive() -> None:
     engine = Engine(Config())
-    at_limit = engine.api.create_voice(TOKEN, prompt="x" * 1000, voice_name="Elon Musk")
-    over = engine.api.create_voice(TOKEN, prompt="x" * 1001, voice_name="Elon Musk")
+    at_limit = engine.api.create(TOKEN, "voice_generator", prompt="x" * 1000, voice_name="Elon Musk")
+    over = engine.api.create(TOKEN, "voice_generator", prompt="x" * 1001, voice_name="Elon Musk")
     engine.controls.finish()
     assert engine.controls.project(at_limit.id).status == "complete"
     assert engine.controls.project(over.id).outcome.code == "text_too_long"

@@ -31,7 +31,7 @@ EVIL = "http://evil.example"
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[LiveServer]:
-    with LiveServer(frozen_clock=True, progression="poll", allow_hosts=["mh-mock.internal"]) as server:
+    with LiveServer(frozen_clock=True, progression="poll", allow_host=("mh-mock.internal",)) as server:
         yield server
 
 
@@ -266,16 +266,17 @@ def test_a_seed_file_is_read_only_from_the_owners_seeds_dir_and_never_echoed(tmp
     os.mkfifo(seeds / "fifo.json")
     (tmp_path / "outside.json").write_text("{}")
     from mh_mock.engine import Engine
-    from mh_mock.standalone.app import ServerSettings, create_app, standalone_config
+    from mh_mock.standalone.app import create_app, standalone_config
+    from mh_mock.standalone.options import ServeOptions
     from mh_mock.standalone.threaded import ThreadedServer
 
     engine = Engine(standalone_config("http://127.0.0.1:1"))
-    with ThreadedServer(create_app(engine, ServerSettings(url="http://127.0.0.1:1", seeds_dir=seeds))) as threaded:
+    with ThreadedServer(create_app(engine, ServeOptions(public_url="http://127.0.0.1:1", seeds_dir=seeds))) as threaded:
 
         def reset(preload: str) -> httpx.Response:
             return httpx.post(f"{threaded.url}/mh-mock-api/reset", json={"preload": preload}, timeout=10)
 
-        assert reset("mine.json").status_code == 200 and engine.controls.account("from-seed").credits == 7
+        assert reset("mine.json").status_code == 200 and engine.accounts.account("from-seed").credits == 7
         wrong = reset("wrong-shape.json")
         assert wrong.status_code == 400 and "TOP-SECRET" not in wrong.text and "accounts" in wrong.text
         for name, words in [

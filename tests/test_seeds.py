@@ -71,15 +71,15 @@ def test_a_public_example_survives_any_tokens_delete() -> None:
 
 def test_canceling_a_seeded_unfinished_project_credits_nothing() -> None:
     engine = Engine(Config(preload="every-status"))
-    before = engine.controls.account("mhk_live_apikey").credits
+    before = engine.accounts.account("mhk_live_apikey").credits
     engine.controls.cancel("cuid-queued")
-    assert engine.controls.account("mhk_live_apikey").credits == before
+    assert engine.accounts.account("mhk_live_apikey").credits == before
     assert engine.state.project_body(engine.controls.project("cuid-queued"))["credits_charged"] == 0
 
 
 def test_a_failed_reset_changes_nothing() -> None:
     engine = Engine(Config())
-    kept = engine.api.create_voice("t", prompt="keep me", voice_name="Elon Musk").id
+    kept = engine.api.create("t", "voice_generator", prompt="keep me", voice_name="Elon Musk").id
     duplicate = {"projects": [{"id": "x", "token": "t", "endpoint": "voice_generator", "status": "complete"}] * 2}
     with pytest.raises(ConfigError, match="already exists"):
         engine.reset(preload=duplicate)
@@ -114,4 +114,4 @@ def test_seeded_error_projects_keep_their_code_and_blank_tokens_are_refused() ->
                              "code": "text_too_long"}  # fmt: skip
     for blank in ("", "   ", "\t"):
         with pytest.raises(ConfigError, match="a token must be a non-blank string"):
-            engine.controls.add_account(blank)
+            engine.accounts.add_account(blank)

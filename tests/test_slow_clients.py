@@ -6,7 +6,8 @@ to it with raw sockets. Waits are on socket events with bounded timeouts, never 
 
 Negative control: with ``MH_MOCK_UNGUARDED=1`` the same servers run uvicorn's plain protocol
 classes, and every test that exercises the guard fails (the slow-body and idle keep-alive tests,
-which check the guard does not cut what it must not, still pass).
+which check the guard does not cut what it must not, still pass). The tests of the factory and of
+``mh-mock serve`` as shipped do not use these servers: the variable does not change them.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ import pytest
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from mh_mock.standalone.connections import (
+    DEFAULT_BODY_TIMEOUT,
+    DEFAULT_HEAD_TIMEOUT,
     FD_RESERVE,
     default_max_connections,
     guarded_protocol,
@@ -38,6 +41,9 @@ from mh_mock.standalone.connections import (
 
 GUARDED = os.environ.get("MH_MOCK_UNGUARDED") != "1"
 HEAD_TIMEOUT = 0.5
+BODY_TIMEOUT = 1.0
+STALLED_AFTER = 1.0
+"""A body silent this long (the guard's ``_STALLED_AFTER``, with a body timeout of 4 s or more) may be evicted."""
 KEEP_ALIVE = 2
 MARGIN = 3.0
 """Slack on every deadline, for a loaded CI machine."""
@@ -61,14 +67,21 @@ options = json.loads(sys.argv[1])
 
 async def app(scope, receive, send):
     received = 0
+    streaming = scope["path"] == "/stream"  # /stream answers "{" at the body's first bytes, "}" at its end
     if scope["path"] != "/early":  # /early answers without reading the body
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
                 return
+            if streaming and not received:
+                await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+                await send({"type": "http.response.body", "body": b"{", "more_body": True})
             received += len(message.get("body", b""))
             if not message.get("more_body", False):
                 break
+    if streaming:
+        await send({"type": "http.response.body", "body": b"}"})
+        return
     body = json.dumps({"ok": True, "path": scope["path"], "received": received}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
@@ -77,7 +90,8 @@ async def app(scope, receive, send):
 if options["guarded"]:
     from mh_mock.standalone.connections import guarded_protocol
     http = guarded_protocol(
-        options["http"], head_timeout=options["head_timeout"], max_connections=options["max_connections"]
+        options["http"], head_timeout=options["head_timeout"], body_timeout=options["body_timeout"],
+        max_connections=options["max_connections"],
     )
 else:
     http = options["http"]  # uvicorn's own protocol class
@@ -127,6 +141,7 @@ def serve(
     *,
     loop: str = "asyncio",
     head_timeout: float = HEAD_TIMEOUT,
+    body_timeout: float = BODY_TIMEOUT,
     keep_alive: int = KEEP_ALIVE,
     max_connections: int | None = None,
     nofile: int | None = None,
@@ -142,6 +157,7 @@ def serve(
         "http": http,
         "loop": loop,
         "head_timeout": head_timeout,
+        "body_timeout": body_timeout,
         "keep_alive": keep_alive,
         "max_connections": max_connections,
     }
@@ -167,7 +183,7 @@ def serve(
 
 @pytest.fixture(scope="module", params=HTTP)
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A server per HTTP implementation: head timeout 0.5 s, keep-alive 2 s, default cap."""
+    """A server per HTTP implementation: head timeout 0.5 s, body timeout 1 s, keep-alive 2 s, default cap."""
     with serve(tmp_path_factory.mktemp("server"), request.param) as running:
         yield running
 
@@ -290,19 +306,48 @@ def test_an_idle_kept_alive_connection_keeps_uvicorns_timeout(server: Server) ->
         assert elapsed > KEEP_ALIVE * 0.8
 
 
+# -- the request body timeout
+
+
 def test_a_slow_steady_body_is_not_cut(server: Server) -> None:
-    """A body that keeps coming for three head timeouts is answered: the timer covers the head only."""
-    chunks = 15
+    """A body that keeps coming for twice the body timeout is answered: the body's timer restarts with each byte."""
+    chunks = 25
     head = f"POST /upload HTTP/1.1\r\nHost: mock\r\nContent-Length: {chunks}\r\n\r\n".encode()
     with server.connect(head) as sock:
         start = time.monotonic()
         for _ in range(chunks):
-            assert_stays_open(sock, HEAD_TIMEOUT / 5)  # the pace of the upload, watching for a close
+            assert_stays_open(sock, BODY_TIMEOUT / 10)  # the pace of the upload, watching for a close
             sock.sendall(b"x")
-        assert time.monotonic() - start > HEAD_TIMEOUT * 1.5
+        assert time.monotonic() - start > BODY_TIMEOUT * 2
         status, body = read_response(sock, time.monotonic() + 10)
     assert status == 200
     assert json.loads(body)["received"] == chunks
+
+
+STALLED_BODY = b"POST /upload HTTP/1.1\r\nHost: mock\r\nContent-Length: 100\r\n\r\nx"
+"""A complete head announcing 100 bytes of body, and one of them."""
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [STALLED_BODY, b"POST /upload HTTP/1.1\r\nHost: mock\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n"],
+    ids=["one-byte-of-100", "nothing-after-100-continue"],
+)
+def test_a_stalled_request_body_is_dropped(server: Server, payload: bytes) -> None:
+    log_start = server.log_size()
+    with server.connect(payload) as sock:
+        elapsed = seconds_until_closed(sock, BODY_TIMEOUT + MARGIN)  # (reading the 100 Continue, if any, first)
+        assert elapsed > BODY_TIMEOUT * 0.8
+        assert server.drops_logged(sock, since=log_start) == 1
+    assert server.get()["ok"]
+
+
+def test_a_body_is_timed_from_its_last_byte(server: Server) -> None:
+    with server.connect(STALLED_BODY) as sock:
+        assert_stays_open(sock, BODY_TIMEOUT * 0.6)
+        sock.sendall(b"x")  # more body: the timer starts again
+        assert_stays_open(sock, BODY_TIMEOUT * 0.6)  # past the first byte's deadline
+        seconds_until_closed(sock, BODY_TIMEOUT + MARGIN)
 
 
 def test_a_body_sent_after_the_answer_does_not_hold_the_connection(server: Server) -> None:
@@ -358,25 +403,71 @@ def test_at_the_cap_the_oldest_waiting_connection_makes_room(tmp_path: Path, htt
                 sock.close()
 
 
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
+def read_exactly(sock: socket.socket, expected: bytes) -> None:
+    """Read ``len(expected)`` bytes (within 10 s) and check they are ``expected``."""
+    deadline = time.monotonic() + 10
+    assert b"".join(receive(sock, deadline, 1) for _ in expected) == expected
+
+
+def read_until(sock: socket.socket, end: bytes) -> None:
+    """Read up to and including ``end`` (within 10 s)."""
+    deadline, read = time.monotonic() + 10, b""
+    while not read.endswith(end):
+        byte = receive(sock, deadline, 1)
+        assert byte, f"closed after {read!r}"
+        read += byte
+
+
 @pytest.mark.parametrize("http", HTTP)
 def test_at_the_cap_with_every_connection_busy_the_newcomer_is_closed(tmp_path: Path, http: str) -> None:
-    # The app awaits the body; its first receive() sends "100 Continue": the connection is busy.
-    busy_head = b"POST /upload HTTP/1.1\r\nHost: mock\r\nContent-Length: 1\r\nExpect: 100-continue\r\n\r\n"
-    continue_ = b"HTTP/1.1 100 Continue\r\n\r\n"
-    with serve(tmp_path, http, head_timeout=60, max_connections=4) as server:
-        busy = [server.connect(busy_head) for _ in range(4)]
+    # /stream begins its answer with the body's first byte and ends it with the last: the connection is busy.
+    with serve(tmp_path, http, head_timeout=60, body_timeout=60, max_connections=4) as server:
+        busy = [server.connect(b"POST /stream HTTP/1.1\r\nHost: mock\r\nContent-Length: 2\r\n\r\nx") for _ in range(4)]
         try:
             for sock in busy:
-                deadline = time.monotonic() + 10
-                assert b"".join(receive(sock, deadline, 1) for _ in continue_) == continue_
+                read_until(sock, b"\r\n\r\n{")  # the answer has begun
             with server.connect(HALF_REQUEST_LINE) as newcomer:
                 seconds_until_closed(newcomer, MARGIN)
             for sock in busy:
                 sock.sendall(b"x")
-                status, body = read_response(sock, time.monotonic() + 10)
-                assert (status, json.loads(body)["received"]) == (200, 1)
+                read_until(sock, b"}")  # and ends
         finally:
             for sock in busy:
+                sock.close()
+
+
+@pytest.mark.parametrize("http", HTTP)
+def test_at_the_cap_the_longest_stalled_body_makes_room_and_an_arriving_one_stays(tmp_path: Path, http: str) -> None:
+    with serve(tmp_path, http, head_timeout=60, body_timeout=60, max_connections=2) as server:
+        log_start = server.log_size()
+        older, stalled = server.connect(STALLED_BODY), server.connect(STALLED_BODY)
+        waiting = [older, stalled]
+        try:
+            assert_stays_open(older, STALLED_AFTER * 1.5)  # both silent past the grace (and not cut)
+            older.sendall(b"x")  # the older connection's body moves on: now the other is silent longest
+            assert_stays_open(older, STALLED_AFTER * 0.3)
+            assert server.get(timeout=10)["ok"]  # the third connection evicts the stalled body
+            seconds_until_closed(stalled, MARGIN)
+            assert server.drops_logged(stalled, since=log_start) == 1
+            assert_stays_open(older, 0)
+            # At the cap with bodies arriving (each has had a byte this last second), a newcomer is refused.
+            waiting.append(
+                server.connect(
+                    b"POST /upload HTTP/1.1\r\nHost: mock\r\nContent-Length: 1\r\nExpect: 100-continue\r\n\r\n"
+                )
+            )
+            read_exactly(waiting[-1], CONTINUE)  # (its head is in: the app asked for its body)
+            older.sendall(b"x")
+            with server.connect(HALF_REQUEST_LINE) as newcomer:
+                seconds_until_closed(newcomer, MARGIN)
+            older.sendall(b"x" * 97)
+            status, body = read_response(older, time.monotonic() + 10)
+            assert (status, json.loads(body)["received"]) == (200, 100)
+        finally:
+            for sock in waiting:
                 sock.close()
 
 
@@ -384,6 +475,8 @@ def test_at_the_cap_with_every_connection_busy_the_newcomer_is_closed(tmp_path: 
 
 ATTACKERS = 1_100
 NOFILE = 1_024
+FIRST_WAVE = 900
+"""Stalled bodies sent below the default cap under :data:`NOFILE` (960), before the rest go past it."""
 
 
 @pytest.fixture
@@ -430,6 +523,26 @@ def test_a_flood_of_half_requests_does_not_lock_out_other_clients(tmp_path: Path
                 sock.close()
 
 
+@pytest.mark.slow
+@pytest.mark.usefixtures("many_descriptors")
+@pytest.mark.parametrize("loop", LOOPS)
+@pytest.mark.parametrize("http", HTTP)
+def test_a_flood_of_stalled_bodies_does_not_lock_out_other_clients(tmp_path: Path, http: str, loop: str) -> None:
+    # Timeouts longer than the test: only the cap's eviction of stalled bodies keeps the server serving.
+    with serve(tmp_path, http, loop=loop, head_timeout=60, body_timeout=60, nofile=NOFILE) as server:
+        attack: list[socket.socket] = []
+        try:
+            attack += [server.connect(STALLED_BODY) for _ in range(FIRST_WAVE)]
+            assert_stays_open(attack[0], STALLED_AFTER * 1.5)  # below the cap, the bodies stall past the grace
+            attack += [server.connect(STALLED_BODY) for _ in range(ATTACKERS - FIRST_WAVE)]  # past the cap
+            assert server.get(timeout=10)["ok"]
+            assert server.get(timeout=10)["ok"]  # and the server goes on answering
+            assert server.process.poll() is None
+        finally:
+            for sock in attack:
+                sock.close()
+
+
 # -- the factory
 
 
@@ -441,6 +554,16 @@ def test_the_default_cap_leaves_descriptors_for_the_server() -> None:
     guarded = guarded_protocol("h11", head_timeout=2.5)
     assert getattr(guarded, "max_connections") == default_max_connections()  # noqa: B009
     assert getattr(guarded, "head_timeout") == 2.5  # noqa: B009
+    assert getattr(guarded, "body_timeout") == DEFAULT_BODY_TIMEOUT  # noqa: B009
+    assert getattr(guarded_protocol("h11", body_timeout=0.5), "body_timeout") == 0.5  # noqa: B009
+
+
+def test_mh_mock_serve_defaults_to_the_guards_timeouts() -> None:
+    from mh_mock.cli import build_parser
+    from mh_mock.standalone.options import ServeOptions
+
+    assert (ServeOptions().head_timeout, ServeOptions().body_timeout) == (DEFAULT_HEAD_TIMEOUT, DEFAULT_BODY_TIMEOUT)
+    assert build_parser().parse_args(["serve", "--body-timeout", "2.5"]).body_timeout == 2.5
 
 
 def test_the_factory_picks_the_implementation() -> None:
@@ -454,7 +577,7 @@ def test_the_factory_picks_the_implementation() -> None:
         assert issubclass(auto, HttpToolsProtocol)
     else:
         assert issubclass(auto, H11Protocol)
-    for wrong in ({"http": "h2"}, {"head_timeout": 0}, {"max_connections": 0}):
+    for wrong in ({"http": "h2"}, {"head_timeout": 0}, {"body_timeout": 0}, {"max_connections": 0}):
         with pytest.raises(ValueError):
             guarded_protocol(**wrong)
 
@@ -472,6 +595,82 @@ def test_mh_mock_serve_as_shipped_keeps_serving_beside_a_flood_of_half_requests(
                 sock = socket.create_connection(("127.0.0.1", served.port), timeout=10)
                 sock.sendall(HALF_REQUEST_LINE)
                 attack.append(sock)
+            with httpx.Client(timeout=10) as client:
+                answer = client.get(f"{served.url}/v1/account", headers={"authorization": "Bearer well-behaved"})
+            assert answer.status_code == 200 and answer.json()["credits"] == 10_000
+            assert served.process.poll() is None
+        finally:
+            for sock in attack:
+                sock.close()
+
+
+def stalled_voice_request(port: int) -> bytes:
+    """A complete head of a voice generation announcing 100 bytes of JSON body, and its first byte."""
+    return (
+        f"POST /v1/ai-voice-generator HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer stalled\r\n"
+        "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
+    ).encode()
+
+
+def closed_within(socks: list[socket.socket], count: int, within: float) -> list[socket.socket]:
+    """The ``count`` sockets of ``socks`` the server closes first (waiting ``within`` s at most)."""
+    deadline, closed = time.monotonic() + within, []
+    while len(closed) < count:
+        readable, _, _ = select.select([s for s in socks if s not in closed], [], [], deadline - time.monotonic())
+        assert readable, f"only {len(closed)} closed within {within:g} s"
+        closed += [s for s in readable if not receive(s, deadline)]
+    return closed
+
+
+@pytest.mark.slow
+def test_mh_mock_serve_as_shipped_answers_beside_stalled_bodies_and_drops_them() -> None:
+    """``mh-mock serve --max-connections 20``: 20 stalled bodies lock out neither the API nor the control API."""
+    from .serving import serving
+
+    body_timeout = 6.0
+    with serving("--max-connections", "20", "--body-timeout", str(body_timeout)) as served:
+        stalled: list[socket.socket] = []
+        try:
+            for _ in range(20):
+                stalled.append(socket.create_connection(("127.0.0.1", served.port), timeout=10))
+                stalled[-1].sendall(stalled_voice_request(served.port))
+            start = time.monotonic()
+            assert_stays_open(stalled[-1], STALLED_AFTER * 1.5)  # every body silent past the grace
+            with httpx.Client(timeout=10) as client:  # one connection each: each evicts a stalled body
+                account = client.get(f"{served.url}/v1/account", headers={"authorization": "Bearer well-behaved"})
+            assert account.status_code == 200 and account.json()["credits"] == 10_000
+            stalled.append(socket.create_connection(("127.0.0.1", served.port), timeout=10))  # back at the cap
+            stalled[-1].sendall(stalled_voice_request(served.port))
+            with httpx.Client(timeout=10) as client:
+                assert client.post(f"{served.url}/mh-mock-api/reset", json={}).status_code == 200
+            evicted = closed_within(stalled, 2, MARGIN)  # two made room
+            for sock in stalled:
+                if sock not in evicted:
+                    assert_stays_open(sock, 0)  # the others are still open: evictions, not the timeout
+            for sock in stalled:  # and the body timeout closes them
+                if sock not in evicted:
+                    seconds_until_closed(sock, body_timeout + MARGIN)
+            assert time.monotonic() - start > body_timeout * 0.8
+            assert served.process.poll() is None
+        finally:
+            for sock in stalled:
+                sock.close()
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("many_descriptors")
+def test_mh_mock_serve_as_shipped_keeps_serving_beside_a_flood_of_stalled_bodies() -> None:
+    """Its defaults under a 1,024-descriptor limit: 1,100 stalled bodies (more than the cap) lock nobody out."""
+    from .serving import serving
+
+    with serving(prefix=["prlimit", f"--nofile={NOFILE}:{NOFILE}", "--"]) as served:
+        attack: list[socket.socket] = []
+        try:
+            for count in range(ATTACKERS):
+                if count == FIRST_WAVE:  # below the cap, the bodies stall past the grace
+                    assert_stays_open(attack[0], STALLED_AFTER * 1.5)
+                attack.append(socket.create_connection(("127.0.0.1", served.port), timeout=10))
+                attack[-1].sendall(stalled_voice_request(served.port))
             with httpx.Client(timeout=10) as client:
                 answer = client.get(f"{served.url}/v1/account", headers={"authorization": "Bearer well-behaved"})
             assert answer.status_code == 200 and answer.json()["credits"] == 10_000

@@ -18,10 +18,11 @@ import pytest
 
 from mh_mock.config import Config
 from mh_mock.engine import Engine
+from mh_mock.engine.seeds import import_upload
 from mh_mock.engine.store import Store, StoreError
 from mh_mock.errors import NotFound, Unavailable
 
-from .engines import START, T
+from .engines import START, T, uploaded
 from .engines import create_voice as _voice
 
 
@@ -58,19 +59,19 @@ def test_balances_set_by_token_and_by_id_survive_a_restart(restart: Callable[...
     engine = restart()
     engine.api.account_body("a")
     engine.api.account_body("b")
-    engine.controls.set_balance("a", 12)
-    engine.controls.set_balance_by_id(engine.controls.account("b").id, 34)
+    engine.accounts.set_balance("a", 12)
+    engine.accounts.set_balance_by_id(engine.accounts.account("b").id, 34)
     again = restart()
-    assert [(a.token, a.credits) for a in again.controls.accounts()] == [("a", 12), ("b", 34)]
+    assert [(a.token, a.credits) for a in again.accounts.accounts()] == [("a", 12), ("b", 34)]
 
 
 def test_a_fault_alone_is_saved(restart: Callable[..., Engine]) -> None:
-    restart().controls.add_fault({"kind": "rate_limit", "route": "account.get"})
-    assert restart().controls.pick_fault("account.get", None, T) is not None
+    restart().simulation.add_fault({"kind": "rate_limit", "route": "account.get"})
+    assert restart().simulation.pick_fault("account.get", None, T) is not None
 
 
 def test_random_failures_survive_a_restart(restart: Callable[..., Engine]) -> None:
-    restart(seed=2).controls.set_random_failures(1.0, ["invalid_voice"])
+    restart(seed=2).simulation.set_random_failures(1.0, ["invalid_voice"])
     again = restart(seed=2)
     assert again.controls.finish(_voice(again))[0].outcome.code == "invalid_voice"
 
@@ -119,12 +120,12 @@ def test_an_uploaded_file_survives_a_restart(restart: Callable[..., Engine]) -> 
     [slot] = engine.api.create_upload_urls(T, [("audio", "wav")])
     auth = parse_qs(urlsplit(slot["upload_url"]).query)["auth-value"][0]
     engine.api.put_upload(slot["file_path"], auth, b"RIFFdata")
-    assert restart().controls.upload_data(slot["file_path"]) == b"RIFFdata"
+    assert uploaded(restart(), slot["file_path"]) == b"RIFFdata"
 
 
 def test_a_tenants_options_survive_a_restart(restart: Callable[..., Engine]) -> None:
     engine = restart()
-    engine.controls.reset_tenant("mine", progression="poll", reads_per_step=2, starting_balance=900)
+    engine.accounts.reset_tenant("mine", progression="poll", reads_per_step=2, starting_balance=900)
     again = restart()
     assert again.api.account_body("mine")["credits"] == 900
     project_id = _voice(again, "mine")
@@ -133,20 +134,20 @@ def test_a_tenants_options_survive_a_restart(restart: Callable[..., Engine]) -> 
 
 def test_a_removed_tenant_stays_removed_after_a_restart(restart: Callable[..., Engine]) -> None:
     engine = restart()
-    engine.controls.reset_tenant("gone")
-    engine.controls.add_webhook("http://127.0.0.1:9/hook", "s")
+    engine.accounts.reset_tenant("gone")
+    engine.webhooks.add("http://127.0.0.1:9/hook", "s")
     gone, kept = _voice(engine, "gone"), _voice(engine, "kept")
     [slot] = engine.api.create_upload_urls("gone", [("audio", "wav")])
     engine.api.put_upload(slot["file_path"], parse_qs(urlsplit(slot["upload_url"]).query)["auth-value"][0], b"RIFF")
     engine.controls.finish(gone)
     engine.controls.finish(kept)
-    for attempt in engine.take_due_webhooks():  # the started events are delivered and logged
-        engine.record_webhook(attempt.delivery_id, 200, None, attempt.at)
-    engine.controls.remove_tenant("gone")
+    for attempt in engine.webhooks.take_due():  # the started events are delivered and logged
+        engine.webhooks.record(attempt.delivery_id, 200, None, attempt.at)
+    engine.accounts.remove_tenant("gone")
     again = restart()
     assert [p.id for p in again.controls.projects()] == [kept]
-    assert [a.token for a in again.controls.accounts()] == ["kept"]
-    assert again.controls.upload_data(slot["file_path"]) is None
+    assert [a.token for a in again.accounts.accounts()] == ["kept"]
+    assert uploaded(again, slot["file_path"]) is None
     assert {(d.owner, d.event.value, d.state) for d in again.state.hub.deliveries()} == {
         ("kept", "audio.started", "delivered"), ("kept", "audio.completed", "pending"),
     }  # fmt: skip
@@ -154,22 +155,22 @@ def test_a_removed_tenant_stays_removed_after_a_restart(restart: Callable[..., E
 
 def test_the_delivery_log_limit_holds_after_a_restart(restart: Callable[..., Engine]) -> None:
     engine = restart(delivery_log_limit=2)
-    engine.controls.add_webhook("http://127.0.0.1:9/hook", "s", ["audio.completed"])
+    engine.webhooks.add("http://127.0.0.1:9/hook", "s", ["audio.completed"])
     for _ in range(3):
         engine.controls.finish(_voice(engine))
-    attempts = engine.take_due_webhooks()
+    attempts = engine.webhooks.take_due()
     for attempt in attempts:
-        engine.record_webhook(attempt.delivery_id, 200, None, attempt.at)
+        engine.webhooks.record(attempt.delivery_id, 200, None, attempt.at)
     again = restart(delivery_log_limit=2)
     assert [d.id for d in again.state.hub.deliveries()] == [a.delivery_id for a in attempts[1:]]
 
 
 def test_deliveries_for_a_python_receiver_fail_after_a_restart(restart: Callable[..., Engine]) -> None:
     engine = restart()
-    engine.controls.add_webhook(lambda headers, body: 200, "s")  # a callable is not saved; its deliveries are
+    engine.webhooks.add(lambda headers, body: 200, "s")  # a callable is not saved; its deliveries are
     engine.controls.finish(_voice(engine))
     again = restart()
-    assert again.take_due_webhooks() == []
+    assert again.webhooks.take_due() == []
     assert [(d.event.value, d.state) for d in again.state.hub.deliveries()] == [
         ("audio.started", "failed"), ("audio.completed", "failed"),
     ]  # fmt: skip
@@ -232,7 +233,7 @@ def test_a_file_of_another_schema_version_is_refused(tmp_path: Path) -> None:
     db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', '1')")
     db.commit()
     db.close()
-    with pytest.raises(StoreError, match=re.escape("(state file schema 1, this one reads 2)")):
+    with pytest.raises(StoreError, match=re.escape("(state file schema 1, this one reads 3)")):
         Store(path)
 
 
@@ -313,7 +314,7 @@ def test_an_upload_slot_survives_a_restart_before_its_file_is_put(restart: Calla
     auth = parse_qs(urlsplit(slot["upload_url"]).query)["auth-value"][0]
     again = restart()
     again.api.put_upload(slot["file_path"], auth, b"RIFF")
-    assert again.controls.upload_data(slot["file_path"]) == b"RIFF"
+    assert uploaded(again, slot["file_path"]) == b"RIFF"
 
 
 def test_an_account_made_by_its_first_call_keeps_its_id_after_a_restart(restart: Callable[..., Engine]) -> None:
@@ -322,8 +323,8 @@ def test_an_account_made_by_its_first_call_keeps_its_id_after_a_restart(restart:
 
 
 def test_an_imported_upload_survives_a_restart(restart: Callable[..., Engine]) -> None:
-    restart().controls.import_upload("api-assets/x/voice.wav", "*", b"RIFFdata")
-    assert restart().controls.upload_data("api-assets/x/voice.wav") == b"RIFFdata"
+    import_upload(restart(), "api-assets/x/voice.wav", "*", b"RIFFdata")
+    assert uploaded(restart(), "api-assets/x/voice.wav") == b"RIFFdata"
 
 
 # ---------------------------------------------------------------------------- more of what a restart restores
@@ -331,49 +332,49 @@ def test_an_imported_upload_survives_a_restart(restart: Callable[..., Engine]) -
 
 def test_a_failed_attempt_and_its_retry_time_survive_a_restart(restart: Callable[..., Engine]) -> None:
     engine = restart()
-    engine.controls.add_webhook("http://127.0.0.1:9/hook", "s", ["audio.completed"])
+    engine.webhooks.add("http://127.0.0.1:9/hook", "s", ["audio.completed"])
     engine.controls.finish(_voice(engine))
-    [attempt] = engine.take_due_webhooks()
-    engine.record_webhook(attempt.delivery_id, 500, None, attempt.at)
+    [attempt] = engine.webhooks.take_due()
+    engine.webhooks.record(attempt.delivery_id, 500, None, attempt.at)
     [delivery] = restart().state.hub.deliveries()
     assert ([a.status for a in delivery.attempts], delivery.next_attempt_at) == ([500], START + 1)
 
 
 def test_a_tokens_own_webhook_stays_its_own_after_a_restart(restart: Callable[..., Engine]) -> None:
-    restart().controls.add_webhook("http://127.0.0.1:9/hook", "s", token="mine")
+    restart().webhooks.add("http://127.0.0.1:9/hook", "s", token="mine")
     again = restart()
     again.controls.finish(_voice(again, "theirs"))
-    assert again.take_due_webhooks() == []
+    assert again.webhooks.take_due() == []
 
 
 def test_ids_of_removed_webhooks_rules_and_faults_are_never_given_out_again_after_a_restart(
     restart: Callable[..., Engine],
 ) -> None:
     engine = restart()
-    hook = engine.controls.add_webhook("http://127.0.0.1:9/old", "whsec_old")
+    hook = engine.webhooks.add("http://127.0.0.1:9/old", "whsec_old")
     engine.controls.finish(_voice(engine))
-    [attempt, *_] = engine.take_due_webhooks()
-    engine.record_webhook(attempt.delivery_id, 200, None, attempt.at)
-    engine.controls.remove_webhook(hook.id)
-    rule = engine.controls.add_rule({"outcome": "complete"})
-    engine.controls.remove_rule(rule.id)
-    fault = engine.controls.add_fault({"kind": "reset"})
-    engine.controls.remove_fault(fault.id)
+    [attempt, *_] = engine.webhooks.take_due()
+    engine.webhooks.record(attempt.delivery_id, 200, None, attempt.at)
+    engine.webhooks.remove(hook.id)
+    rule = engine.simulation.add_rule({"outcome": "complete"})
+    engine.simulation.remove_rule(rule.id)
+    fault = engine.simulation.add_fault({"kind": "reset"})
+    engine.simulation.remove_fault(fault.id)
 
     again = restart()
-    new_hook = again.controls.add_webhook("http://127.0.0.1:9/new", "whsec_new")
+    new_hook = again.webhooks.add("http://127.0.0.1:9/new", "whsec_new")
     assert new_hook.id != hook.id
-    assert again.controls.add_rule({"outcome": "complete"}).id != rule.id
-    assert again.controls.add_fault({"kind": "reset"}).id != fault.id
+    assert again.simulation.add_rule({"outcome": "complete"}).id != rule.id
+    assert again.simulation.add_fault({"kind": "reset"}).id != fault.id
     with pytest.raises(NotFound, match="is gone"):  # the old event is not sent to the new endpoint
-        again.controls.redeliver(attempt.delivery_id)
+        again.webhooks.redeliver(attempt.delivery_id)
 
 
 def test_how_often_a_fault_has_matched_survives_a_restart(restart: Callable[..., Engine]) -> None:
     engine = restart()
-    engine.controls.add_fault({"kind": "reset", "route": "account.get", "nth": 2})
-    assert engine.controls.pick_fault("account.get", None, T) is None
-    assert restart().controls.pick_fault("account.get", None, T) is not None  # the second match
+    engine.simulation.add_fault({"kind": "reset", "route": "account.get", "nth": 2})
+    assert engine.simulation.pick_fault("account.get", None, T) is None
+    assert restart().simulation.pick_fault("account.get", None, T) is not None  # the second match
 
 
 def test_a_project_deleted_after_it_finished_stays_deleted_after_a_restart(restart: Callable[..., Engine]) -> None:
@@ -411,8 +412,8 @@ def test_the_audio_of_a_project_is_the_same_after_a_restart(restart: Callable[..
     url = urlsplit(engine.api.get_project(T, project_id)["downloads"][0]["url"])
     query = parse_qs(url.query)
     args = (project_id, "output.wav", query["expires"][0], query["signature"][0])
-    before = engine.api.download(*args)
-    assert restart().api.download(*args) == before
+    before = bytes(engine.api.download(*args))
+    assert bytes(restart().api.download(*args)) == before
 
 
 def _ids_after_restarts(folder: Path, seed: int | None, per_restart: list[int]) -> list[list[str]]:
@@ -441,13 +442,13 @@ def test_seeded_random_failures_and_fault_probabilities_repeat_after_a_restart(t
     def run(folder: Path) -> tuple[list[str | None], list[bool]]:
         folder.mkdir()
         engine = Engine(Config(seed=3, start_time=START), store=Store(folder / "s.db"))
-        engine.controls.set_random_failures(0.5, ["invalid_voice"])
-        engine.controls.add_fault({"kind": "reset", "route": "account.get", "probability": 0.5, "times": None})
+        engine.simulation.set_random_failures(0.5, ["invalid_voice"])
+        engine.simulation.add_fault({"kind": "reset", "route": "account.get", "probability": 0.5, "times": None})
         engine.close()
         again = Engine(Config(seed=3, start_time=START), store=Store(folder / "s.db"))
         try:
             codes = [again.controls.finish(_voice(again))[0].outcome.code for _ in range(12)]
-            struck = [again.controls.pick_fault("account.get", None, T) is not None for _ in range(12)]
+            struck = [again.simulation.pick_fault("account.get", None, T) is not None for _ in range(12)]
             return codes, struck
         finally:
             again.close()
@@ -459,7 +460,7 @@ def test_a_truncated_state_file_is_refused_as_damaged(tmp_path: Path) -> None:
     path = tmp_path / "s.db"
     engine = Engine(Config(), store=Store(path))
     for _ in range(50):
-        engine.api.create_voice(T, prompt="x" * 200, voice_name="Elon Musk")
+        engine.api.create(T, "voice_generator", prompt="x" * 200, voice_name="Elon Musk")
     engine.close()
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     with pytest.raises(StoreError) as refused:

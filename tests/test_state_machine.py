@@ -33,6 +33,9 @@ from mh_mock.audio import render_wav
 from mh_mock.config import Config, Endpoint
 from mh_mock.engine import Engine
 from mh_mock.errors import ConfigError, InsufficientCredits, NotFound, StorageError
+from mh_mock.vendor import JOBS
+
+from .engines import uploaded
 
 START = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 STARTING_BALANCE = 700
@@ -180,7 +183,7 @@ class EngineMachine(RuleBasedStateMachine):
     def _ledger_snapshot(self) -> tuple[Any, ...]:
         return (
             len(self.engine.controls.projects()),
-            tuple((a.token, a.credits, a.charged, a.refunded) for a in self.engine.controls.accounts()),
+            tuple((a.token, a.credits, a.charged, a.refunded) for a in self.engine.accounts.accounts()),
         )
 
     def _charged(self, token: str) -> int:
@@ -225,7 +228,9 @@ class EngineMachine(RuleBasedStateMachine):
         if kind == "voice":
             return self._created(
                 token,
-                lambda: self.engine.api.create_voice(token, prompt=prompt, voice_name="Elon Musk", outcome=outcome),
+                lambda: self.engine.api.create(
+                    token, "voice_generator", prompt=prompt, voice_name="Elon Musk", outcome=outcome
+                ),
                 -(-len(prompt) // 10),
                 _outcome(outcome, "text_too_long" if len(prompt) > 1000 else None),
                 Endpoint.VOICE_GENERATOR,
@@ -233,7 +238,9 @@ class EngineMachine(RuleBasedStateMachine):
         if kind == "music":
             return self._created(
                 token,
-                lambda: self.engine.api.create_music(token, duration=duration, prompt=prompt, outcome=outcome),
+                lambda: self.engine.api.create(
+                    token, "music_generator", duration=duration, prompt=prompt, outcome=outcome
+                ),
                 duration,
                 _outcome(outcome, None),
                 Endpoint.MUSIC_GENERATOR,
@@ -253,7 +260,7 @@ class EngineMachine(RuleBasedStateMachine):
         event(f"clone derived={derived}")
         return self._created(
             token,
-            lambda: self.engine.api.clone_voice(token, audio_file_path=path, prompt=prompt, outcome=outcome),
+            lambda: self.engine.api.create(token, "voice_cloner", audio_file_path=path, prompt=prompt, outcome=outcome),
             -(-len(prompt) // 10),
             _outcome(outcome, derived),
             Endpoint.VOICE_CLONER,
@@ -294,7 +301,7 @@ class EngineMachine(RuleBasedStateMachine):
         body = self.engine.api.get_project(project.owner, project_id)
         assert body["id"] == project_id
         assert body["status"] == project.status
-        assert body["type"] == project.endpoint.project_type
+        assert body["type"] == JOBS[project.endpoint].project_type
         assert body["enabled"] is not project.deleted
         assert body["credits_charged"] == (0 if self.refunded(project) else project.charge)
         if project.status == "error":
@@ -349,7 +356,7 @@ class EngineMachine(RuleBasedStateMachine):
             expected = None
         event(f"download -> {expected or 200}")
         if expected is None:
-            data = self.engine.api.download(project_id, name, expires, signature)
+            data = bytes(self.engine.api.download(project_id, name, expires, signature))
             assert data[:4] == b"RIFF" and data[8:12] == b"WAVE"
         else:
             with pytest.raises(StorageError) as refused:
@@ -419,7 +426,7 @@ class EngineMachine(RuleBasedStateMachine):
         else:
             self.engine.api.put_upload(upload, auth, data)
             slot.data = data
-        assert self.engine.controls.upload_data(upload) == slot.data
+        assert uploaded(self.engine, upload) == slot.data
 
     # ------------------------------------------------------------------ invariants
 
@@ -457,7 +464,7 @@ class EngineMachine(RuleBasedStateMachine):
 
     @invariant()
     def every_ledger_balances(self) -> None:
-        accounts = {a.token: a for a in self.engine.controls.accounts()}
+        accounts = {a.token: a for a in self.engine.accounts.accounts()}
         assert set(accounts) == set(TOKENS)
         for token, account in accounts.items():
             charged, refunds = self._charged(token), self._refunds(token)

@@ -7,26 +7,37 @@ whenever the engine is touched, and in poll progression a GET moves its project 
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
-from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..audio import render_wav, sniff_audio
+from ..audio import Wav
+from ..blob import Blob
 from ..clock import format_timestamp
 from ..config import Outcome
-from ..errors import ConfigError, InsufficientCredits, StorageError, Unprocessable
-from ..vocabulary import Endpoint, Status
-from .models import Project, Upload
-from .state import EXTENSIONS, OUTPUT_NAME, PUBLIC
+from ..errors import StorageError, Unprocessable
+from ..vendor import Endpoint
+from ..vocabulary import Status
+from . import jobs
+from .models import Project, ProjectBody, Upload
+from .state import EXTENSIONS, OUTPUT_NAME
 
 if TYPE_CHECKING:
     from .context import Context
 
 __all__ = ["Api"]
 
-MAX_MUSIC_SECONDS = 3600
+T = TypeVar("T")
+
+Identity = tuple[str, int, int, int]
+"""What a project's GET body depends on: (project id, state generation, project version, URL expiry)."""
+
+Render = Callable[[Identity, Callable[[], ProjectBody]], T]
+"""How :meth:`Api.read_project` answers: given the body's :data:`Identity` and a function that builds
+the body, the answer (the routing layer keeps encoded answers by identity)."""
+
+
+def _body(identity: Identity, build: Callable[[], ProjectBody]) -> ProjectBody:
+    return build()
 
 
 class Api:
@@ -50,120 +61,35 @@ class Api:
                 "subscription": None,
             }
 
-    # ------------------------------------------------------------------ creating projects
+    # ------------------------------------------------------------------ projects
 
-    def create_voice(
-        self, token: str | None, *, prompt: str, voice_name: str, name: str | None = None,
+    def create(
+        self,
+        token: str | None,
+        endpoint: Endpoint | str,
+        *,
+        prompt: str,
         outcome: Outcome | str | None = None,
-    ) -> Project:  # fmt: skip
-        """``POST /v1/ai-voice-generator``: charge per character and queue the job."""
+        **arguments: Any,
+    ) -> Project:
+        """Create a job of ``endpoint`` (see :data:`mh_mock.vendor.JOBS`) as the vendor's endpoint does:
+        charge it and queue it. ``arguments`` are the kind's fields (``voice_name``, ``duration``, …)
+        and ``name``; ``outcome`` decides how it ends (else rules, the random mode, its input, the default)."""
+        filled = jobs.arguments_of(endpoint, {"prompt": prompt, **arguments})
         with self._context.transaction() as state:
-            limit = state.config.voice_prompt_limit
-            derived = None
-            if len(prompt) > limit:
-                derived = Outcome.error(
-                    "text_too_long", f"The text is {len(prompt)} characters long; the limit is {limit}"
-                )
-            return self._create(
-                token, Endpoint.VOICE_GENERATOR, name=name, prompt=prompt, charge=self._voice_charge(prompt),
-                seconds=self._speech_seconds(prompt), outcome=outcome, derived=derived,
-            )  # fmt: skip
+            return jobs.create(state, token, Endpoint(endpoint), filled, outcome)
 
-    def clone_voice(
-        self, token: str | None, *, audio_file_path: str, prompt: str, name: str | None = None,
-        outcome: Outcome | str | None = None,
-    ) -> Project:  # fmt: skip
-        """``POST /v1/ai-voice-cloner``: the create succeeds; a bad input fails the *job*."""
-        with self._context.transaction() as state:
-            derived = self._clone_input_problem(state.check_token(token), audio_file_path)
-            return self._create(
-                token, Endpoint.VOICE_CLONER, name=name, prompt=prompt, charge=self._voice_charge(prompt),
-                seconds=self._speech_seconds(prompt), outcome=outcome, derived=derived,
-            )  # fmt: skip
-
-    def create_music(
-        self, token: str | None, *, duration: int, prompt: str, lyrics: str | None = None,
-        instrumental: bool | None = None, name: str | None = None, outcome: Outcome | str | None = None,
-    ) -> Project:  # fmt: skip
-        """``POST /v1/ai-music-generator``: one credit per second of ``duration``."""
-        if not isinstance(duration, int) or isinstance(duration, bool) or not 1 <= duration <= MAX_MUSIC_SECONDS:
-            raise ConfigError(f"duration must be whole seconds between 1 and {MAX_MUSIC_SECONDS}, got {duration!r}")
-        del lyrics, instrumental  # they shape real music, not our test tone
-        return self._create(
-            token, Endpoint.MUSIC_GENERATOR, name=name, prompt=prompt, charge=duration, seconds=duration,
-            outcome=outcome, derived=None,
-        )  # fmt: skip
-
-    def _voice_charge(self, prompt: str) -> int:
-        return math.ceil(len(prompt) * self._context.state.config.voice_credit_rate)
-
-    def _speech_seconds(self, prompt: str) -> float:
-        return max(1.0, len(prompt) / self._context.state.config.speech_chars_per_second)
-
-    def _clone_input_problem(self, token: str, path: str) -> Outcome | None:
-        if path.startswith(("http://", "https://")):
-            try:
-                parts = urlsplit(path)
-            except ValueError as error:  # e.g. an unclosed IPv6 host: "http://[::1"
-                return Outcome.error("invalid_file_format", f"The audio_file_path URL is not valid ({error}): {path!r}")
-            extension = PurePosixPath(parts.path).suffix.lstrip(".").lower()
-            library = (parts.hostname or "").endswith("magichour.ai") and "audioId=" in parts.query
-            if library or extension in EXTENSIONS["audio"] or extension in EXTENSIONS["video"]:
-                return None
-            return Outcome.error(
-                "invalid_file_format", f"The audio_file_path URL must end in an audio file extension, got {path!r}"
-            )
-        upload = self._context.state.uploads.get(path) if path.startswith("api-assets/") else None
-        if upload is None or upload.owner not in (token, PUBLIC):
-            return Outcome.error(
-                "invalid_parameters",
-                f"audio_file_path {path!r} is not an uploaded file: request an upload URL with "
-                "POST /v1/files/upload-urls and PUT the file there first",
-            )
-        if upload.data is None:
-            return Outcome.error(
-                "invalid_parameters",
-                f"audio_file_path {path!r} was never uploaded: PUT the file to its upload_url first",
-            )
-        if sniff_audio(upload.data) is None:
-            return Outcome.error("invalid_file_format", f"{path!r} does not hold audio")
-        return None
-
-    def _create(
-        self, token: str | None, endpoint: Endpoint, *, name: str | None, prompt: str, charge: int,
-        seconds: float, outcome: Outcome | str | None, derived: Outcome | None,
-    ) -> Project:  # fmt: skip
-        chosen = Outcome.parse(outcome) if outcome is not None else None  # a bad outcome changes nothing
-        with self._context.transaction() as state:
-            state.settle()
-            if state.credits_of(token) < charge:  # refused before any account is created
-                raise InsufficientCredits()
-            account = state.account_of(token)
-            now = state.now(account.token)
-            timing = None
-            if chosen is None:  # explicit outcomes use up no rule and draw nothing
-                scenario, timing = state.scenarios.decide(endpoint, account.token, name, prompt)
-                chosen = scenario or derived
-            project = Project(
-                id=state.ids.new(), owner=account.token, endpoint=endpoint,
-                name=name if name is not None else f"{endpoint.label} - {format_timestamp(now)}",
-                created_at=now, charge=charge, seconds=float(seconds),
-                outcome=chosen or state.config.default_outcome, timing=timing or state.config.timings[endpoint],
-            )  # fmt: skip
-            account.credits -= charge
-            account.charged += charge
-            state.changed("accounts", account.token, False)
-            state.add_project(project)
-            return project
-
-    # ------------------------------------------------------------------ reading and deleting
-
-    def get_project(self, token: str | None, project_id: str) -> dict[str, Any]:
+    def get_project(self, token: str | None, project_id: str) -> ProjectBody:
         """``GET /v1/audio-projects/{id}``; in poll progression the read moves the job on."""
+        return self.read_project(token, project_id, _body)
+
+    def read_project(self, token: str | None, project_id: str, render: Render[T]) -> T:
+        """:meth:`get_project`, answered by ``render`` (see :data:`Render`)."""
         with self._context.transaction() as state:
             state.settle()
             project = state.owned(token, project_id)
-            answer = state.project_answer(project)
+            identity = (project.id, state.generation, project.version, state.download_expiry(project))
+            answer = render(identity, lambda: state.project_body(project))
             state.read(project)
             return answer
 
@@ -185,11 +111,11 @@ class Api:
                 )
         with self._context.transaction() as state:
             account = state.account_of(token)
-            expires = state.now(account.token) + state.config.upload_ttl
+            expires = state.now(account.token) + state.config_of(account.token).upload_ttl
             answer = []
             for kind, extension in items:
                 file_path = f"api-assets/{state.ids.new()}/{kind}.{extension}"
-                state.uploads[file_path] = Upload(file_path, account.token, kind, extension, expires)
+                state.uploads[file_path] = Upload(file_path, account.token, expires)
                 state.changed("uploads", file_path, False)
                 auth = state.signer.sign("upload", file_path)
                 answer.append(
@@ -209,25 +135,28 @@ class Api:
                 raise StorageError(404, "not_found", "Not Found")
             if state.now(upload.owner) > upload.expires_at:
                 raise StorageError(
-                    403, "url_expired",
+                    403,
+                    "url_expired",
                     f"This upload URL expired at {format_timestamp(upload.expires_at)}; "
                     "request a new one with POST /v1/files/upload-urls",
-                )  # fmt: skip
+                )
             return upload
 
-    def put_upload(self, file_path: str, auth_value: str | None, data: bytes) -> None:
-        """``PUT <upload_url>``: store the bytes (a wrong signature looks like a missing file)."""
+    def put_upload(self, file_path: str, auth_value: str | None, file: Blob | bytes) -> None:
+        """``PUT <upload_url>``: keep the file's size, digest and head (a wrong signature looks like a missing file)."""
+        received = file if isinstance(file, Blob) else Blob.of(file)
         with self._context.transaction() as state:
             upload = self.check_upload(file_path, auth_value)
-            if len(data) > state.config.max_upload_bytes:
+            if received.size > state.config.max_upload_bytes:
                 raise StorageError(
-                    413, "payload_too_large",
-                    f"The upload is {len(data)} bytes; the limit is {state.config.max_upload_bytes} bytes",
-                )  # fmt: skip
-            upload.data = bytes(data)
+                    413,
+                    "payload_too_large",
+                    f"The upload is {received.size} bytes; the limit is {state.config.max_upload_bytes} bytes",
+                )
+            upload.file = received
             state.changed("uploads", file_path, False)
 
-    def download(self, project_id: str, filename: str, expires: str | None, signature: str | None) -> bytes:
+    def download(self, project_id: str, filename: str, expires: str | None, signature: str | None) -> Wav:
         """``GET <downloads[].url>``: the rendered WAV, while the URL is valid and the project lives."""
         with self._context.transaction() as state:
             state.settle()
@@ -246,18 +175,18 @@ class Api:
             assert expires is not None
             if state.now(project.owner) * 1000 > int(expires):
                 raise StorageError(
-                    403, "url_expired",
+                    403,
+                    "url_expired",
                     f"This download URL expired at {format_timestamp(int(expires) / 1000)}; "
                     f"GET /v1/audio-projects/{project_id} returns a fresh one",
-                )  # fmt: skip
-            key, seconds = f"{state.audio_key}:{project.id}", project.seconds
-        return render_wav(key, seconds)
+                )
+            return Wav(f"{state.audio_key}:{project.id}", project.seconds)
 
     def owner_of(self, project_id: str | None = None, file_path: str | None = None) -> str | None:
         """The token owning a project or upload (the journal notes it for storage calls)."""
-        state = self._context.state
-        if project_id is not None:
-            project = state.projects.get(project_id)
-            return None if project is None else project.owner
-        upload = state.uploads.get(file_path or "")
-        return None if upload is None else upload.owner
+        with self._context.reading() as state:
+            if project_id is not None:
+                project = state.projects.get(project_id)
+                return None if project is None else project.owner
+            upload = state.uploads.get(file_path or "")
+            return None if upload is None else upload.owner

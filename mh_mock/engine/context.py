@@ -1,4 +1,4 @@
-"""What engine operations run against: the current state, inside a transaction.
+"""What engine operations run against: the current state, inside a transaction (or a read).
 
 :class:`~mh_mock.engine.engine.Engine` is one; a reset builds its new state against another
 (a staging context), so the operation classes and seeds need only this protocol.
@@ -16,9 +16,11 @@ __all__ = ["Context"]
 
 
 class Context(Protocol):
-    """What engine operations run against: the current state, inside a transaction."""
+    """What engine operations run against: the current state, inside a transaction (or a read)."""
 
     @property
     def state(self) -> State: ...
 
     def transaction(self) -> contextlib.AbstractContextManager[State]: ...
+
+    def reading(self) -> contextlib.AbstractContextManager[State]: ...

@@ -2,9 +2,13 @@
 
 Both adapters (respx in-process, ASGI standalone) turn requests into calls on an
 :class:`Engine` and nothing more. The engine is composed of small parts: the :class:`State`
-(swapped whole on reset), :class:`~mh_mock.engine.api.Api` (the vendor endpoints),
-:class:`~mh_mock.engine.controls.Controls` (what tests steer), a :class:`TransitionStream` that
-the webhook hub and the saver subscribe to, and, with a state file, a
+(swapped whole on reset), and one operation class per concern, each acting on the state in
+transactions: :class:`~mh_mock.engine.api.Api` (the vendor endpoints),
+:class:`~mh_mock.engine.controls.Controls` (projects and time),
+:class:`~mh_mock.engine.accounts.Accounts` (accounts and namespaces),
+:class:`~mh_mock.engine.simulation.Simulation` (outcome rules and faults) and
+:class:`~mh_mock.engine.webhooks.Webhooks` (endpoints and deliveries). A
+:class:`TransitionStream` carries status changes to the webhook hub and, with a state file, the
 :class:`~mh_mock.engine.persistence.Saver`. Every operation is a :meth:`Engine.transaction`: with
 a saver, what it changed is committed before it returns, or rolled back and refused, so what a
 client is told always equals what a restart restores.
@@ -22,12 +26,14 @@ from ..clock import Clock
 from ..config import HTTP_FIXED_OPTIONS, Config, check_option_names
 from ..errors import ConfigError, Unavailable
 from ..journal import Journal
+from .accounts import Accounts
 from .api import Api
 from .controls import Controls
-from .hub import Attempt, Outgoing
 from .models import Project, Transition
 from .seeds import TRUSTED, SeedPolicy, apply_seed, load_seed
+from .simulation import Simulation
 from .state import State, TransitionListener
+from .webhooks import Webhooks
 
 if TYPE_CHECKING:
     from .persistence import Saver
@@ -66,14 +72,20 @@ class _Staging:
         with self._lock:
             yield self.state
 
+    reading = transaction
+
 
 class Engine:
     """One fake Magic Hour audio API: accounts, projects, uploads, outputs and clocks.
 
-    Every public method is thread-safe. ``engine.api`` holds the vendor endpoints,
-    ``engine.controls`` what tests steer. With a ``store`` the engine resumes from it and saves
-    every change (see :mod:`mh_mock.engine.persistence`).
+    Every public method is thread-safe. ``engine.api`` holds the vendor endpoints; what tests
+    steer is in ``engine.controls``, ``engine.accounts``, ``engine.simulation`` and
+    ``engine.webhooks``. With a ``store`` the engine resumes from it and saves every change
+    (see :mod:`mh_mock.engine.persistence`).
     """
+
+    state: State
+    """Everything the fake knows now (a reset swaps in a new one)."""
 
     def __init__(self, config: Config | None = None, *, clock: Clock | None = None, store: Store | None = None) -> None:
         self.base_config = config or Config()
@@ -81,11 +93,15 @@ class Engine:
         self.transitions = TransitionStream()
         self.api = Api(self)
         self.controls = Controls(self)
+        self.accounts = Accounts(self)
+        self.simulation = Simulation(self)
+        self.webhooks = Webhooks(self)
         self.journal = Journal(self.base_config.journal_limit)
         self._clock = clock
         self._depth = threading.local()
         self._broken: str | None = None
         self._saver: Saver | None = None
+        self._generations = 0
         self.transitions.subscribe(self._queue_webhooks)
         if store is not None:
             from .persistence import Saver
@@ -93,8 +109,7 @@ class Engine:
             self._saver = Saver(store)
             self.transitions.subscribe(self._saver.on_transition)
             if not store.is_empty():
-                self.state = self._saver.load(self.base_config, self._changed)
-                self.state.publish = self.transitions.publish
+                self._adopt(self._saver.load(self.base_config, self._changed))
                 return
         self.reset()
 
@@ -102,7 +117,7 @@ class Engine:
 
     @property
     def clock(self) -> Clock:
-        """The fake's own clock (tokens with a clock of their own aside)."""
+        """The fake's own clock (namespaces with a clock of their own aside)."""
         return self.state.default.clock
 
     @property
@@ -116,7 +131,7 @@ class Engine:
         return self.state.config
 
     def now(self, token: str | None = None) -> float:
-        """The fake's clock (or ``token``'s own, if it has one), in epoch seconds."""
+        """The fake's clock (or that of ``token``'s namespace), in epoch seconds."""
         return self.state.now(token)
 
     @contextlib.contextmanager
@@ -134,14 +149,19 @@ class Engine:
                 if depth == 0 and self._saver is not None:
                     self._commit(self._saver)
 
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[State]:
+        """Hold the engine to read it (a read changes nothing, so nothing is committed)."""
+        with self.lock:
+            yield self.state
+
     def _commit(self, saver: Saver) -> None:
         try:
             saver.commit(self.state)
         except Exception as error:
             logger.exception("mh-mock could not save its state; rolling back to the last saved state")
             try:
-                self.state = saver.load(self.base_config, self._changed)
-                self.state.publish = self.transitions.publish
+                self._adopt(saver.load(self.base_config, self._changed))
             except Exception:
                 self._broken = f"mh-mock cannot read its state file any more ({error}); restart it"
                 logger.exception("mh-mock could not reload its state file; refusing every call from now on")
@@ -160,7 +180,8 @@ class Engine:
     def _queue_webhooks(self, project: Project, transition: Transition) -> None:
         state = self.state
         if state.hub.endpoints:
-            state.hub.on_transition(project, transition, state.project_body(project))
+            tenant = state.tenant(project.owner).key
+            state.hub.on_transition(project, transition, state.project_body(project), tenant)
 
     # ------------------------------------------------------------------ reset
 
@@ -183,17 +204,17 @@ class Engine:
             seed = load_seed(config.preload, seed_policy if "preload" in options else TRUSTED)
             if seed.get("config"):
                 config = config.under(seed["config"])
-        state = self._build(config)
+        state = State(config, clock=self._clock, changed=self._changed)
         state.seed_options = dict(seed.get("config", {})) if seed is not None else {}
         staging = _Staging(state)
         if config.failure_ratio:
-            Controls(staging).set_random_failures(config.failure_ratio)
+            Simulation(staging).set_random_failures(config.failure_ratio)
         for token, credits in config.accounts.items():
-            Controls(staging).add_account(token, credits)
+            Accounts(staging).add_account(token, credits)
         if seed is not None:
             apply_seed(staging, seed)
         with self.lock:
-            previous, self.state = getattr(self, "state", None), state
+            previous = getattr(self, "state", None)
             try:
                 self._install(state)
             except Exception as error:
@@ -203,34 +224,30 @@ class Engine:
                 raise Unavailable(f"mh-mock could not save the reset ({error}); nothing was changed") from error
             self.journal = Journal(config.journal_limit)
 
-    def _build(self, config: Config) -> State:
-        return State(config, clock=self._clock, changed=self._changed)
+    def _adopt(self, state: State) -> None:
+        """Make ``state`` the live one: numbered, publishing to the engine's stream."""
+        self._generations += 1
+        state.generation = self._generations
+        state.publish = self.transitions.publish
+        self.state = state
 
     def _install(self, state: State) -> None:
-        state.publish = self.transitions.publish
+        self._adopt(state)
         if self._saver is not None:
             self._saver.replace_all(state)
             self._broken = None
 
-    # ------------------------------------------------------------------ time and webhooks
+    # ------------------------------------------------------------------ time
 
     def tick(self) -> None:
-        """Apply every clock transition that is due (the standalone server calls this ten times a second)."""
+        """Apply every clock transition that is due, and forget namespaces whose lease ran out
+        (the standalone server calls this ten times a second)."""
         with self.transaction() as state:
             state.settle()
-
-    def take_due_webhooks(self, *, skip_endpoints: frozenset[str] = frozenset()) -> list[Outgoing]:
-        """Webhook attempts due now, in order (the adapter sends them and :meth:`record_webhook` each)."""
-        with self.transaction() as state:
-            state.settle()
-            if not state.hub.pending_count:
-                return []
-            return state.hub.take_due(state.now_of, skip_endpoints=skip_endpoints)
-
-    def record_webhook(self, delivery_id: str, status: int | None, error: str | None, at: float) -> None:
-        """The result of one attempt from :meth:`take_due_webhooks`."""
-        with self.transaction() as state:
-            state.hub.record(delivery_id, Attempt(at, status, error))
+            for key in state.expire_tenants():
+                logger.info("mh-mock forgets a namespace: no call for %s s", state.tenants[key].lease)
+                self.accounts.remove_tenant(key)
+                self.journal.forget(key)
 
     def close(self) -> None:
         """Release the state file (a final checkpoint), if there is one."""
@@ -240,6 +257,4 @@ class Engine:
 
     def describe_options(self) -> Mapping[str, Any]:
         """The options in force, as JSON."""
-        from ..config import to_jsonable
-
-        return {name: to_jsonable(getattr(self.config, name)) for name in Config.option_names()}
+        return self.config.to_json()

@@ -1,144 +1,169 @@
-"""HTTP-layer faults as data: which calls they strike, how often, and what kind they are.
+"""HTTP faults as rules: which calls they strike, how often, and with what kind.
 
-A :class:`Fault` targets calls by route name (:class:`~mh_mock.vocabulary.RouteName`, or a
-``prefix*`` such as ``"storage.*"``), project id, token, the n-th matching call, or a seeded
-probability. The dispatcher asks :meth:`Faults.pick` before handling a call and gives the fault
-its HTTP meaning (a 429, a 5xx, a dropped connection). By default a fault strikes *before* the
-engine sees the call, so a faulted create creates nothing; ``after=True`` (``reset`` and
-``timeout`` only) lets the engine handle the call and then loses the answer.
+A :class:`Fault` targets calls by route name (:class:`~mh_mock.vendor.RouteName`, or a
+``prefix*`` such as ``"storage.*"``), project id, token, namespace, the n-th matching call, or a
+seeded probability. Its kind (:data:`~mh_mock.fault_kinds.FAULT_KINDS`) says what it does and
+which fields it takes. The dispatcher asks :meth:`Faults.pick` before handling a call. By
+default a fault strikes *before* the engine sees the call, so a faulted create creates nothing;
+``after=True`` (kinds that drop the connection) lets the engine handle the call and then loses
+the answer.
 """
 
 from __future__ import annotations
 
+import functools
 import random
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
-from typing import Any
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
-from ..vocabulary import FaultKind, RouteName
+from ..fault_kinds import FAULT_KINDS, FaultKind, FaultSpec
+from ..vendor import RouteName
 from .rules import NumberedRules
+from .tokens import token_problem
 
-__all__ = ["SERVER_ERROR_STATUSES", "Fault", "Faults"]
+if TYPE_CHECKING:
+    from ..schema import SchemaValidator
 
-SERVER_ERROR_STATUSES = (500, 502, 503)
-"""Statuses a ``server_error`` fault may answer with."""
+__all__ = ["TARGET_FIELDS", "Fault", "Faults", "kind_fields"]
 
-_NUMBERS = ("nth", "probability", "times", "status", "retry_after", "seconds")
+TARGET_FIELDS: Mapping[str, Mapping[str, Any]] = {
+    "route": {"type": "string", "maxLength": 100},
+    "project_id": {"type": "string", "maxLength": 10_000},
+    "token": {"type": "string"},
+    "tenant": {"type": "string"},
+    "nth": {"type": "integer", "minimum": 1, "maximum": 1_000_000},
+    "probability": {"type": "number", "minimum": 0, "maximum": 1},
+    "times": {"type": ["integer", "null"], "minimum": 1, "maximum": 1_000_000},
+    "after": {"type": "boolean"},
+}
+"""Fields every kind takes: what a fault targets and how often it strikes."""
+
+
+def kind_fields() -> dict[str, Mapping[str, Any]]:
+    """Every kind's own fields, with their schema (for the admin API)."""
+    found: dict[str, Mapping[str, Any]] = {}
+    for spec in FAULT_KINDS.values():
+        for name, kind_field in spec.fields.items():
+            found.setdefault(name, kind_field.schema)
+    return found
+
+
+@functools.cache
+def _validator(kind: FaultKind, name: str) -> SchemaValidator:
+    from ..schema import SchemaValidator
+
+    schema = TARGET_FIELDS[name] if name in TARGET_FIELDS else FAULT_KINDS[kind].fields[name].schema
+    return SchemaValidator(schema)
+
+
+def _kind_of(data: Mapping[str, Any]) -> FaultSpec:
+    """The kind a fault's JSON names, with every field known to some kind or to all."""
+    if "kind" not in data:
+        raise ConfigError(f"a fault needs a kind: {', '.join(FAULT_KINDS)}")
+    kind = data["kind"]
+    if kind not in FAULT_KINDS:
+        raise ConfigError(f"fault kind must be one of {', '.join(FAULT_KINDS)}, got {kind!r}")
+    unknown = sorted(set(data) - {"kind", *TARGET_FIELDS, *kind_fields()})
+    if unknown:
+        valid = ", ".join(["kind", *TARGET_FIELDS, *kind_fields()])
+        raise ConfigError(f"unknown fault field(s) {', '.join(unknown)}; valid fields are: {valid}")
+    return FAULT_KINDS[FaultKind(kind)]
+
+
+def _check_field(spec: FaultSpec, name: str, value: Any) -> None:
+    """Refuse a value its field's schema refuses, or a field of another kind, naming it."""
+    if name == "kind" or (value is None and name in TARGET_FIELDS):
+        return
+    if name not in TARGET_FIELDS and name not in spec.fields:
+        takers = [str(k) for k, s in FAULT_KINDS.items() if name in s.fields]
+        raise ConfigError(f"{name} only applies to {' and '.join(takers)} faults, not {spec.kind}")
+    problem = token_problem(value) if name in ("token", "tenant") else _validator(spec.kind, name).error(value)
+    if problem is not None:
+        raise ConfigError(problem.replace("request body", name, 1))
 
 
 @dataclass
 class Fault:
-    """One fault rule. ``times`` is how often it strikes (None: every match)."""
+    """One fault rule. ``times`` is how often it strikes (None: every match); ``values`` the kind's fields."""
 
     kind: FaultKind
     route: str | None = None
-    """A route name (``projects.get``) or a prefix ending in ``*`` (``storage.*``)."""
     project_id: str | None = None
     token: str | None = None
+    tenant: str | None = None
     nth: int | None = None
-    """Strike only on the n-th matching call (1-based)."""
     probability: float | None = None
     times: int | None = 1
-    status: int | None = None
-    """``server_error``: 500 (default), 502 or 503; ``rate_limit``: always 429."""
-    retry_after: int | None = None
-    """``rate_limit``: seconds in the ``Retry-After`` header (default 1)."""
-    seconds: float | None = None
-    """``latency``: added delay (default 0); ``timeout``: how long a standalone server stalls (default 30)."""
     after: bool = False
+    values: dict[str, Any] = field(default_factory=dict)
     id: str = ""
     seen: int = 0
     """Matching calls so far."""
 
-    def __post_init__(self) -> None:
-        if self.kind not in FaultKind.values():
-            raise ConfigError(f"fault kind must be one of {', '.join(FaultKind.values())}, got {self.kind!r}")
-        self.kind = FaultKind(self.kind)
-        for name in ("route", "project_id", "token"):
-            if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
-                raise ConfigError(f"fault field {name} must be a string, got {getattr(self, name)!r}")
-        for name in _NUMBERS:
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool)):
-                raise ConfigError(f"fault field {name} must be a number, got {value!r}")
-        if self.route is not None and not RouteName.matching(self.route):
-            raise ConfigError(
-                f"no route is named {self.route!r}; route names are: {', '.join(RouteName.values())} "
-                "(or a prefix ending in *, such as storage.*)"
-            )
-        self._check_kind_fields()
-        if self.probability is not None and not 0 <= self.probability <= 1:
-            raise ConfigError(f"probability must be between 0 and 1, got {self.probability}")
-        if self.nth is not None and self.nth < 1:
-            raise ConfigError(f"nth counts from 1, got {self.nth}")
-        if self.times is not None and self.times < 1:
-            raise ConfigError(f"times must be >= 1 or null (every match), got {self.times}")
-
-    def _check_kind_fields(self) -> None:
-        kind = self.kind
-        if self.status is not None and kind is not FaultKind.SERVER_ERROR:
-            raise ConfigError(f"status only applies to server_error faults, not {kind}")
-        if kind is FaultKind.SERVER_ERROR and self.status is not None and self.status not in SERVER_ERROR_STATUSES:
-            raise ConfigError(f"a server_error status is 500, 502 or 503, got {self.status}")
-        if self.retry_after is not None and (kind is not FaultKind.RATE_LIMIT or self.retry_after < 0):
-            raise ConfigError(f"retry_after is a number of seconds >= 0 for rate_limit faults, got {self.retry_after}")
-        if self.seconds is not None and (kind not in (FaultKind.LATENCY, FaultKind.TIMEOUT) or self.seconds < 0):
-            raise ConfigError(f"seconds is a delay >= 0 for latency and timeout faults, got {self.seconds}")
-        if self.after and kind not in (FaultKind.RESET, FaultKind.TIMEOUT):
-            raise ConfigError("after=True only applies to 'reset' and 'timeout' faults")
+    @property
+    def spec(self) -> FaultSpec:
+        """What its kind does."""
+        return FAULT_KINDS[self.kind]
 
     @property
-    def http_status(self) -> int | None:
-        """The status a ``rate_limit`` or ``server_error`` fault answers with (None for the others)."""
-        if self.kind is FaultKind.RATE_LIMIT:
-            return 429
-        if self.kind is FaultKind.SERVER_ERROR:
-            return self.status or 500
-        return None
-
-    @property
-    def delay(self) -> float:
-        """Seconds of latency, or of the stall before a timeout."""
-        default = 30.0 if self.kind is FaultKind.TIMEOUT else 0.0
-        return default if self.seconds is None else float(self.seconds)
+    def delay(self) -> float | None:
+        """Seconds to wait before answering or dropping; None: until the client gives up."""
+        name = self.spec.delay
+        if name is None:
+            return 0.0
+        value = self.values[name]
+        return None if value is None else float(value)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Fault:
-        """Build from admin-API or seed JSON; unknown fields are an error naming the valid ones."""
-        valid = [f.name for f in fields(cls) if f.name not in ("id", "seen")]
-        unknown = sorted(set(data) - set(valid))
-        if unknown:
-            raise ConfigError(f"unknown fault field(s) {', '.join(unknown)}; valid fields are: {', '.join(valid)}")
-        if "kind" not in data:
-            raise ConfigError(f"a fault needs a kind: {', '.join(FaultKind.values())}")
-        return cls(**data)
+        """Build from admin-API or seed JSON; a field its kind does not take is an error naming the ones it does."""
+        spec = _kind_of(data)
+        for name, value in data.items():
+            _check_field(spec, name, value)
+        if data.get("after") and not spec.after_allowed:
+            after = [str(k) for k, s in FAULT_KINDS.items() if s.after_allowed]
+            raise ConfigError(f"after=True only applies to {' and '.join(after)} faults")
+        route = data.get("route")
+        if route is not None and not RouteName.matching(route):
+            raise ConfigError(
+                f"no route is named {route!r}; route names are: {', '.join(RouteName.values())} "
+                "(or a prefix ending in *, such as storage.*)"
+            )
+        values = {name: data.get(name, kind_field.default) for name, kind_field in spec.fields.items()}
+        targets = {name: data[name] for name in TARGET_FIELDS if name in data}
+        return cls(kind=spec.kind, values=values, **targets)
 
     def to_json(self) -> dict[str, Any]:
-        """The fault as JSON: the fields that apply to its kind, plus ``id`` and ``seen``."""
-        out: dict[str, Any] = {"id": self.id, "kind": self.kind.value}
-        for name in ("route", "project_id", "token", "nth", "probability", "after"):
-            out[name] = getattr(self, name)
-        out["times"] = self.times
-        if self.kind is FaultKind.RATE_LIMIT:
-            out["status"], out["retry_after"] = 429, 1 if self.retry_after is None else self.retry_after
-        elif self.kind is FaultKind.SERVER_ERROR:
-            out["status"] = self.http_status
-        elif self.kind in (FaultKind.LATENCY, FaultKind.TIMEOUT):
-            out["seconds"] = self.delay
-        out["seen"] = self.seen
-        return out
+        """The fault as JSON: its targets, the fields of its kind (defaults filled in), ``id`` and ``seen``."""
+        return {
+            "id": self.id,
+            "kind": self.kind.value,
+            "route": self.route,
+            "project_id": self.project_id,
+            "token": self.token,
+            "tenant": self.tenant,
+            "nth": self.nth,
+            "probability": self.probability,
+            "after": self.after,
+            "times": self.times,
+            **self.values,
+            "seen": self.seen,
+        }
 
-    def matches(self, route: str, project_id: str | None, token: str | None) -> bool:
-        """True if a call to ``route`` about ``project_id`` by ``token`` is targeted."""
+    def matches(self, route: str, project_id: str | None, token: str | None, tenant: str | None) -> bool:
+        """True if a call to ``route`` about ``project_id`` by ``token`` (of namespace ``tenant``) is targeted."""
         if self.route is not None:
             if self.route.endswith("*"):
                 if not route.startswith(self.route[:-1]):
                     return False
             elif route != self.route:
                 return False
-        return (self.project_id is None or self.project_id == project_id) and (
-            self.token is None or self.token == token
+        return (
+            (self.project_id is None or self.project_id == project_id)
+            and (self.token is None or self.token == token)
+            and (self.tenant is None or self.tenant == tenant)
         )
 
 
@@ -153,21 +178,19 @@ class Faults(NumberedRules[Fault]):
 
     def restore(self, data: Mapping[str, Any]) -> Fault:
         """Re-add a saved fault (as :meth:`Fault.to_json` wrote it) with its id and counters."""
-        fields_ = {k: v for k, v in data.items() if k not in ("id", "seen")}
-        if fields_.get("kind") == FaultKind.RATE_LIMIT:
-            fields_.pop("status", None)
-        fault = Fault.from_json(fields_)
+        fault = Fault.from_json({k: v for k, v in data.items() if k not in ("id", "seen")})
         fault.id, fault.seen = data["id"], data.get("seen", 0)
         return self.add(fault)
 
-    def remove_scoped(self, token: str) -> None:
-        """Drop every fault that targets ``token`` (a tenant's reset)."""
-        self.rules = [fault for fault in self.rules if fault.token != token]
+    def remove_scoped(self, tenant: str, tokens: Iterable[str]) -> None:
+        """Drop every fault of namespace ``tenant`` or targeting one of its ``tokens``."""
+        gone = set(tokens)
+        self.rules = [fault for fault in self.rules if fault.tenant != tenant and fault.token not in gone]
 
-    def pick(self, route: str, project_id: str | None, token: str | None) -> Fault | None:
+    def pick(self, route: str, project_id: str | None, token: str | None, tenant: str | None) -> Fault | None:
         """The fault that strikes this call, if any (rules are tried in order)."""
         for fault in self.rules:
-            if not fault.matches(route, project_id, token):
+            if not fault.matches(route, project_id, token, tenant):
                 continue
             fault.seen += 1
             if fault.nth is not None and fault.seen != fault.nth:

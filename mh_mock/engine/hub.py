@@ -43,8 +43,8 @@ Key = tuple[str, str]
 class WebhookEndpoint:
     """Where events go: an HTTP ``url`` or a Python ``receiver``, with its secret and events.
 
-    With a ``token``, only events of that token's projects are sent (a test's own endpoint on a
-    shared server)."""
+    With a ``token``, only events of that token's projects are sent; with a ``tenant``, only events of
+    that namespace's projects (a test's own endpoint on a shared server)."""
 
     id: str
     secret: str
@@ -52,6 +52,7 @@ class WebhookEndpoint:
     url: str | None = None
     receiver: Receiver | None = None
     token: str | None = None
+    tenant: str | None = None
 
     @property
     def target(self) -> str:
@@ -61,18 +62,24 @@ class WebhookEndpoint:
     def to_json(self) -> dict[str, Any]:
         """As saved (URL endpoints only) and shown (the secret included: this is a test fake)."""
         return {
-            "id": self.id, "url": self.target, "secret": self.secret,
-            "events": sorted(e.value for e in self.events), "token": self.token,
-        }  # fmt: skip
+            "id": self.id,
+            "url": self.target,
+            "secret": self.secret,
+            "events": sorted(e.value for e in self.events),
+            "token": self.token,
+            "tenant": self.tenant,
+        }
 
 
 @dataclass(frozen=True, slots=True)
 class Attempt:
-    """One try: when (the project's clock), and the status or the transport error."""
+    """One try: when (the project's clock), and the status or the transport error; ``answer``
+    is the start of what the receiver answered."""
 
     at: float
     status: int | None
     error: str | None = None
+    answer: str | None = None
 
     @property
     def succeeded(self) -> bool:
@@ -105,11 +112,19 @@ class Delivery:
     def to_json(self) -> dict[str, Any]:
         """Everything, for persistence (the inverse of :meth:`from_json`)."""
         return {
-            "id": self.id, "seq": self.seq, "endpoint_id": self.endpoint_id, "event": self.event.value,
-            "project_id": self.project_id, "owner": self.owner, "body": self.body.decode(),
-            "created_at": self.created_at, "next_attempt_at": self.next_attempt_at, "state": self.state,
-            "attempts": [[a.at, a.status, a.error] for a in self.attempts], "redelivery_of": self.redelivery_of,
-        }  # fmt: skip
+            "id": self.id,
+            "seq": self.seq,
+            "endpoint_id": self.endpoint_id,
+            "event": self.event.value,
+            "project_id": self.project_id,
+            "owner": self.owner,
+            "body": self.body.decode(),
+            "created_at": self.created_at,
+            "next_attempt_at": self.next_attempt_at,
+            "state": self.state,
+            "attempts": [[a.at, a.status, a.error, a.answer] for a in self.attempts],
+            "redelivery_of": self.redelivery_of,
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Delivery:
@@ -173,7 +188,13 @@ class WebhookHub:
         self._endpoint_counter = max(self._endpoint_counter, endpoints_issued)
 
     def add_endpoint(
-        self, target: str | Receiver, secret: str, events: Iterable[str] | None = None, *, token: str | None = None
+        self,
+        target: str | Receiver,
+        secret: str,
+        events: Iterable[str] | None = None,
+        *,
+        token: str | None = None,
+        tenant: str | None = None,
     ) -> WebhookEndpoint:
         """Register a URL or a callable for ``events`` (default: all three)."""
         chosen = frozenset(events) if events is not None else frozenset(Event.values())
@@ -188,10 +209,14 @@ class WebhookHub:
             raise ConfigError(f"a webhook target is a URL or a callable, got {target!r}")
         self._endpoint_counter += 1
         endpoint = WebhookEndpoint(
-            id=f"webhook-{self._endpoint_counter}", secret=secret, events=frozenset(Event(e) for e in chosen),
-            url=target if isinstance(target, str) else None, receiver=None if isinstance(target, str) else target,
+            id=f"webhook-{self._endpoint_counter}",
+            secret=secret,
+            events=frozenset(Event(e) for e in chosen),
+            url=target if isinstance(target, str) else None,
+            receiver=None if isinstance(target, str) else target,
             token=token,
-        )  # fmt: skip
+            tenant=tenant,
+        )
         self.endpoints[endpoint.id] = endpoint
         return endpoint
 
@@ -203,28 +228,38 @@ class WebhookHub:
             if delivery.id not in self._in_flight:
                 self._finish(delivery, "failed")
 
-    def remove_scoped(self, token: str) -> None:
-        """Forget a tenant: its endpoints, and every delivery about its projects."""
-        for endpoint_id in [e.id for e in self.endpoints.values() if e.token == token]:
+    def remove_scoped(self, tenant: str, tokens: Iterable[str]) -> None:
+        """Forget a namespace: its endpoints (and those targeting its tokens), and every delivery
+        about its tokens' projects or to those endpoints."""
+        gone = set(tokens)
+        for endpoint_id in [e.id for e in self.endpoints.values() if e.tenant == tenant or e.token in gone]:
             del self.endpoints[endpoint_id]
-        for delivery in [d for d in self._pending.values() if d.owner == token or d.endpoint_id not in self.endpoints]:
+        for delivery in [d for d in self._pending.values() if d.owner in gone or d.endpoint_id not in self.endpoints]:
             self._drop(delivery)
-        kept = [d for d in self._log if d.owner != token]
-        for delivery in self._log:
-            if delivery.owner == token:
+        dropped = [d for d in self._log if d.owner in gone or d.endpoint_id not in self.endpoints]
+        if dropped:
+            for delivery in dropped:
                 self._changed("deliveries", delivery.id, True)
-        self._log = deque(kept, maxlen=self._log.maxlen)
+            kept = [d for d in self._log if not (d.owner in gone or d.endpoint_id not in self.endpoints)]
+            self._log = deque(kept, maxlen=self._log.maxlen)
 
     # ------------------------------------------------------------------ queueing
 
-    def on_transition(self, project: Project, transition: Transition, body: Mapping[str, Any]) -> None:
-        """Queue one delivery per endpoint subscribed to the event this transition fires."""
+    def on_transition(
+        self, project: Project, transition: Transition, body: Mapping[str, Any], tenant: str | None
+    ) -> None:
+        """Queue one delivery per endpoint subscribed to the event this transition fires (``tenant``:
+        the namespace of the project's owner)."""
         event = Event.for_status(transition.status)
         if event is None or not self.endpoints:
             return
         raw: bytes | None = None
         for endpoint in self.endpoints.values():
-            if event in endpoint.events and endpoint.token in (None, project.owner):
+            if (
+                event in endpoint.events
+                and endpoint.token in (None, project.owner)
+                and endpoint.tenant in (None, tenant)
+            ):
                 raw = raw or dump_json({"type": event.value, "payload": body})
                 self._queue(endpoint.id, event, project.id, project.owner, raw, transition.at)
 
@@ -234,19 +269,39 @@ class WebhookHub:
         if original.endpoint_id not in self.endpoints:
             raise NotFound(f"webhook endpoint {original.endpoint_id} of {delivery_id} is gone")
         return self._queue(
-            original.endpoint_id, original.event, original.project_id, original.owner, original.body, now,
+            original.endpoint_id,
+            original.event,
+            original.project_id,
+            original.owner,
+            original.body,
+            now,
             redelivery_of=original.id,
-        )  # fmt: skip
+        )
 
     def _queue(
-        self, endpoint_id: str, event: Event, project_id: str, owner: str, body: bytes, at: float,
-        *, redelivery_of: str | None = None,
-    ) -> Delivery:  # fmt: skip
+        self,
+        endpoint_id: str,
+        event: Event,
+        project_id: str,
+        owner: str,
+        body: bytes,
+        at: float,
+        *,
+        redelivery_of: str | None = None,
+    ) -> Delivery:
         self._seq += 1
         delivery = Delivery(
-            f"delivery-{self._seq}", self._seq, endpoint_id, event, project_id, owner, body, at, at,
+            f"delivery-{self._seq}",
+            self._seq,
+            endpoint_id,
+            event,
+            project_id,
+            owner,
+            body,
+            at,
+            at,
             redelivery_of=redelivery_of,
-        )  # fmt: skip
+        )
         self._enqueue(delivery)
         self._changed("deliveries", delivery.id, False)
         return delivery
@@ -355,10 +410,10 @@ class WebhookHub:
         """Deliveries waiting for an attempt or for a retry."""
         return len(self._pending)
 
-    def deliveries(self, token: str | None = None) -> list[Delivery]:
-        """Pending and logged deliveries (of ``token``'s projects if given), oldest first."""
+    def deliveries(self, owners: Collection[str] | None = None) -> list[Delivery]:
+        """Pending and logged deliveries (about the projects of ``owners``, if given), oldest first."""
         every = [*self._log, *self._pending.values()]
-        return sorted((d for d in every if token is None or d.owner == token), key=lambda d: d.seq)
+        return sorted((d for d in every if owners is None or d.owner in owners), key=lambda d: d.seq)
 
     def get(self, delivery_id: str) -> Delivery | None:
         """A delivery by id, pending or in the log."""
@@ -376,9 +431,13 @@ class WebhookHub:
     def restore_endpoint(self, data: Mapping[str, Any]) -> None:
         """Re-register a saved URL endpoint under its id."""
         endpoint = WebhookEndpoint(
-            data["id"], data["secret"], frozenset(Event(e) for e in data["events"]), url=data["url"],
+            data["id"],
+            data["secret"],
+            frozenset(Event(e) for e in data["events"]),
+            url=data["url"],
             token=data.get("token"),
-        )  # fmt: skip
+            tenant=data.get("tenant"),
+        )
         self.endpoints[endpoint.id] = endpoint
         self._endpoint_counter = max(self._endpoint_counter, counter_of(endpoint.id))
 

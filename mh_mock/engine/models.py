@@ -3,12 +3,38 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
+from ..blob import Blob
 from ..config import Outcome, Timing
-from ..vocabulary import TERMINAL_STATUSES, Endpoint, Status
+from ..vendor import Endpoint
+from ..vocabulary import TERMINAL_STATUSES, Status
 
-__all__ = ["Account", "Project", "Transition", "Upload"]
+__all__ = ["Account", "DownloadBody", "ErrorBody", "Project", "ProjectBody", "Transition", "Upload"]
+
+
+class DownloadBody(TypedDict):
+    url: str
+    expires_at: str
+
+
+class ErrorBody(TypedDict):
+    message: str | None
+    code: str | None
+
+
+class ProjectBody(TypedDict):
+    """A project as ``GET /v1/audio-projects/{id}`` answers it (the contract's schema)."""
+
+    id: str
+    name: str
+    status: str
+    type: str
+    created_at: str
+    enabled: bool
+    credits_charged: int
+    downloads: list[DownloadBody]
+    error: ErrorBody | None
 
 
 @dataclass(slots=True)
@@ -30,14 +56,14 @@ class Account:
 
 @dataclass(frozen=True, slots=True)
 class Transition:
-    """A status change of a project at a moment of its tenant's clock."""
+    """A status change of a project at a moment of its namespace's clock."""
 
     project_id: str
     status: Status
     at: float
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class Project:
     """An audio project and its timeline."""
 
@@ -62,6 +88,8 @@ class Project:
     paid: bool = True
     """False for seeded projects: a refund gives nothing back, since nothing was charged."""
     history: list[Transition] = field(default_factory=list)
+    version: int = 0
+    """Bumped on every change (an encoded answer of an older version is stale)."""
 
     @property
     def terminal(self) -> bool:
@@ -77,13 +105,24 @@ class Project:
         """As saved in the state file (the inverse of :meth:`from_json`)."""
         outcome = self.outcome
         return {
-            "id": self.id, "owner": self.owner, "endpoint": self.endpoint.value, "name": self.name,
-            "created_at": self.created_at, "charge": self.charge, "seconds": self.seconds,
+            "id": self.id,
+            "owner": self.owner,
+            "endpoint": self.endpoint.value,
+            "name": self.name,
+            "created_at": self.created_at,
+            "charge": self.charge,
+            "seconds": self.seconds,
             "outcome": [str(outcome.status), outcome.code, outcome.message],
-            "timing": [self.timing.queued, self.timing.rendering], "status": self.status.value,
-            "status_since": self.status_since, "step": self.step, "reads": self.reads, "enabled": self.enabled,
-            "refunded": self.refunded, "paid": self.paid, "history": [[t.status.value, t.at] for t in self.history],
-        }  # fmt: skip
+            "timing": [self.timing.queued, self.timing.rendering],
+            "status": self.status.value,
+            "status_since": self.status_since,
+            "step": self.step,
+            "reads": self.reads,
+            "enabled": self.enabled,
+            "refunded": self.refunded,
+            "paid": self.paid,
+            "history": [[t.status.value, t.at] for t in self.history],
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Project:
@@ -99,18 +138,27 @@ class Project:
 
 @dataclass(slots=True)
 class Upload:
-    """An asset slot handed out by ``POST /v1/files/upload-urls``; ``data`` is None until PUT."""
+    """An asset slot handed out by ``POST /v1/files/upload-urls``; ``file`` is None until PUT."""
 
     file_path: str
     owner: str
-    kind: str
-    extension: str
     expires_at: float
-    data: bytes | None = None
+    file: Blob | None = None
+    """What the fake keeps of the file: size, digest and first bytes."""
 
     def to_json(self) -> dict[str, Any]:
-        """The row saved in the state file, without ``data`` (saved as a blob beside it)."""
+        """The row saved in the state file (the file's head is saved as a blob beside it)."""
+        file = self.file
         return {
-            "file_path": self.file_path, "owner": self.owner, "kind": self.kind,
-            "extension": self.extension, "expires_at": self.expires_at,
-        }  # fmt: skip
+            "file_path": self.file_path,
+            "owner": self.owner,
+            "expires_at": self.expires_at,
+            "file": None if file is None else {"size": file.size, "sha256": file.sha256},
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], head: bytes | None) -> Upload:
+        """Inverse of :meth:`to_json`."""
+        file = data["file"]
+        blob = None if file is None else Blob(file["size"], file["sha256"], head or b"")
+        return cls(data["file_path"], data["owner"], data["expires_at"], blob)

@@ -12,13 +12,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ..clock import Clock
 from ..config import HTTP_FIXED_OPTIONS, Config, to_jsonable
 from ..vocabulary import Progression
 from .faults import Faults
 from .ids import IdFactory
 from .models import Account, Project, Transition, Upload
+from .saved import check_saved
 from .scenarios import RandomFailures, Rule
-from .state import State, Tenant
+from .state import State
+from .tenants import Tenant
 
 if TYPE_CHECKING:
     from .store import Rows, Store
@@ -77,6 +80,7 @@ class Saver:
     def load(self, base: Config, changed: Callable[[str, str, bool], None]) -> State:
         """The state saved in the file (a restart, or a rollback after a failed commit)."""
         saved = self.store.load()
+        check_saved(saved)  # a damaged file is refused naming its table, row and field
         meta = saved["engine"]
         config = base.under(meta["options"], explicit=True).under(meta["seed_options"])
         config = config.replace(signing_secret=meta["secret"])
@@ -85,7 +89,7 @@ class Saver:
         state.audio_key = meta["audio_key"]
         state.accounts = {data["token"]: Account(**data) for data, _ in saved["accounts"]}
         state.projects = {data["id"]: Project.from_json(data) for data, _ in saved["projects"]}
-        state.uploads = {data["file_path"]: Upload(**data, data=blob) for data, blob in saved["uploads"]}
+        state.uploads = {data["file_path"]: Upload.from_json(data, head) for data, head in saved["uploads"]}
         restarts = meta["restarts"] + 1
         seed = None if config.seed is None else f"{config.seed}:restart-{restarts}"
         issued = {a.id for a in state.accounts.values()} | set(state.projects)
@@ -93,11 +97,12 @@ class Saver:
         state.restarts = restarts
         state.faults = Faults(seed)
         for tenant_data in meta["tenants"]:
-            tenant = _tenant_from_json(tenant_data)
-            if tenant.token is None:
+            tenant = _tenant_from_json(tenant_data, config, seed)
+            if tenant.key is None:
                 state.default = tenant
             else:
-                state.tenants[tenant.token] = tenant
+                state.tenants[tenant.key] = tenant
+                state.members.update(dict.fromkeys(tenant.tokens, tenant))
         state.active = {p.id: None for p in state.projects.values() if not p.terminal}
         for project in state.active_projects():
             state.schedule(project)
@@ -108,12 +113,10 @@ class Saver:
             state.faults.restore(fault)
         for rule in meta["scenarios"]:
             state.scenarios.add(Rule.from_json({k: v for k, v in rule.items() if k != "id"}, rule["id"]))
-        issued = meta.get("issued", {})  # (files saved before ids were carried on have none)
-        state.hub.carry_on_from(issued.get("webhooks", 0))
-        state.scenarios.carry_on_from(issued.get("scenarios", 0))
-        state.faults.carry_on_from(issued.get("faults", 0))
-        if meta["random"] is not None:
-            state.scenarios.random = RandomFailures.build(meta["random"][0], meta["random"][1], seed)
+        issued_ids = meta["issued"]
+        state.hub.carry_on_from(issued_ids["webhooks"])
+        state.scenarios.carry_on_from(issued_ids["scenarios"])
+        state.faults.carry_on_from(issued_ids["faults"])
         self._changed = {table: {} for table in _TABLES}
         self._saved_meta = _meta(state)
         return state
@@ -124,7 +127,6 @@ class Saver:
 
 
 def _meta(state: State) -> dict[str, Any]:
-    random = state.scenarios.random
     options = {name: to_jsonable(getattr(state.config, name)) for name in state.config.explicit - HTTP_FIXED_OPTIONS}
     return {
         "secret": state.signing_secret,
@@ -134,7 +136,6 @@ def _meta(state: State) -> dict[str, Any]:
         "restarts": state.restarts,
         "tenants": [state.default.to_json(), *(t.to_json() for t in state.tenants.values())],
         "scenarios": [rule.to_json() for rule in state.scenarios.rules],
-        "random": None if random is None else [random.ratio, list(random.codes)],
         "faults": [fault.to_json() for fault in state.faults.rules],
         "webhooks": [e.to_json() for e in state.hub.endpoints.values() if e.url is not None],
         "issued": {
@@ -156,20 +157,27 @@ def _rows(state: State, changed: dict[str, dict[str, bool]]) -> dict[str, Rows]:
         rows["projects"].append((key, None if project is None else project.to_json(), None))
     for key, removed in changed["uploads"].items():
         upload = None if removed else state.uploads.get(key)
-        rows["uploads"].append(
-            (key, None if upload is None else upload.to_json(), None if upload is None else upload.data)
-        )
+        head = None if upload is None or upload.file is None else upload.file.head
+        rows["uploads"].append((key, None if upload is None else upload.to_json(), head))
     for key, removed in changed["deliveries"].items():
         delivery = None if removed else state.hub.get(key)
         rows["deliveries"].append((key, None if delivery is None else delivery.to_json(), None))
     return dict(rows)
 
 
-def _tenant_from_json(data: dict[str, Any]) -> Tenant:
-    from ..clock import Clock
-
+def _tenant_from_json(data: dict[str, Any], config: Config, seed: str | None) -> Tenant:
     clock = Clock()
     clock.restore(data["clock"])
-    return Tenant(
-        data["token"], clock, Progression(data["progression"]), data["reads_per_step"], data["starting_balance"]
+    tenant = Tenant(
+        data["key"],
+        clock,
+        config.replace(**data["options"]) if data["options"] else config,
+        Progression(data["progression"]),
+        options=data["options"],
+        tokens=set(data["tokens"]),
+        lease=data["lease"],
     )
+    tenant.touch()
+    if data["random"] is not None:
+        tenant.random = RandomFailures.build(data["random"][0], data["random"][1], seed)
+    return tenant

@@ -1,9 +1,10 @@
 """Scenarios: rules that decide how jobs end, and a seeded random failure mode.
 
-A :class:`Rule` matches new jobs by endpoint, token, name or prompt (substring), for a number of
-jobs or forever, and gives them an :class:`~mh_mock.config.Outcome` and optionally durations.
-Rules are tried in the order they were added; the first that matches wins and uses up one of
-its ``times``. Without a matching rule, :class:`RandomFailures` (if set) fails a seeded fraction.
+A :class:`Rule` matches new jobs by endpoint, token, namespace, name or prompt (substring), for a
+number of jobs or forever, and gives them an :class:`~mh_mock.config.Outcome` and optionally
+durations. Rules are tried in the order they were added; the first that matches wins and uses
+up one of its ``times``. Without a matching rule, the namespace's :class:`RandomFailures` (if
+set) fails a seeded fraction.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 from ..catalogue import AUDIO_ERROR_CODES, JOB_ERRORS
 from ..config import Outcome, Timing, to_jsonable
 from ..errors import ConfigError
-from ..vocabulary import Endpoint
+from ..vendor import JOBS, Endpoint
 from .rules import NumberedRules
 
 __all__ = ["RandomFailures", "Rule", "Scenarios"]
@@ -24,23 +25,27 @@ __all__ = ["RandomFailures", "Rule", "Scenarios"]
 
 @dataclass
 class Rule:
-    """Give matching new jobs ``outcome`` (and ``timing``), ``times`` times or forever (None)."""
+    """Give matching new jobs ``outcome`` (and ``timing``), ``times`` times or forever (None).
+
+    ``token`` targets one token's jobs; ``tenant`` keeps the rule to one namespace's tokens."""
 
     outcome: Outcome
     endpoint: Endpoint | None = None
     token: str | None = None
+    tenant: str | None = None
     name_contains: str | None = None
     prompt_contains: str | None = None
     times: int | None = None
     timing: Timing | None = None
     id: str = ""
 
-    def matches(self, endpoint: Endpoint, token: str, name: str | None, prompt: str) -> bool:
+    def matches(self, endpoint: Endpoint, token: str, tenant: str | None, name: str | None, prompt: str) -> bool:
         """True if a new job with these properties is one this rule decides."""
         return (
             (self.times is None or self.times > 0)
             and (self.endpoint is None or self.endpoint is endpoint)
             and (self.token is None or self.token == token)
+            and (self.tenant is None or self.tenant == tenant)
             and (self.name_contains is None or self.name_contains in (name or ""))
             and (self.prompt_contains is None or self.prompt_contains in prompt)
         )
@@ -52,7 +57,7 @@ class Rule:
     @classmethod
     def from_json(cls, data: Mapping[str, Any], rule_id: str) -> Rule:
         """Build a rule from admin-API or seed JSON; unknown keys are an error naming the valid ones."""
-        valid = {"outcome", "endpoint", "token", "name_contains", "prompt_contains", "times", "timing"}
+        valid = {"outcome", "endpoint", "token", "tenant", "name_contains", "prompt_contains", "times", "timing"}
         unknown = sorted(set(data) - valid)
         if unknown:
             raise ConfigError(
@@ -63,18 +68,19 @@ class Rule:
         times = data.get("times")
         if times is not None and (not isinstance(times, int) or isinstance(times, bool) or times < 1):
             raise ConfigError(f"times must be a positive integer or null (forever), got {times!r}")
-        for name in ("token", "name_contains", "prompt_contains", "endpoint"):
+        for name in ("token", "tenant", "name_contains", "prompt_contains", "endpoint"):
             if data.get(name) is not None and not isinstance(data[name], str):
                 raise ConfigError(f"{name} must be a string, got {data[name]!r}")
         endpoint = data.get("endpoint")
-        if endpoint and endpoint not in Endpoint.values():
-            raise ConfigError(f"endpoint must be one of {', '.join(Endpoint.values())}, got {endpoint!r}")
+        if endpoint and endpoint not in JOBS:
+            raise ConfigError(f"endpoint must be one of {', '.join(JOBS)}, got {endpoint!r}")
         timing = data.get("timing")
         try:
             return cls(
                 outcome=Outcome.parse(data["outcome"]),
                 endpoint=Endpoint(endpoint) if endpoint else None,
                 token=data.get("token"),
+                tenant=data.get("tenant"),
                 name_contains=data.get("name_contains"),
                 prompt_contains=data.get("prompt_contains"),
                 times=times,
@@ -133,32 +139,30 @@ class RandomFailures:
 
 
 class Scenarios(NumberedRules[Rule]):
-    """The rules (ids ``rule-<n>``) and random mode of one engine (reset with it)."""
+    """The outcome rules (ids ``rule-<n>``) of one engine (reset with it)."""
 
     prefix = "rule"
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.random: RandomFailures | None = None
-
-    def clear(self) -> None:
-        """Drop every rule and the random mode."""
-        super().clear()
-        self.random = None
-
-    def remove_scoped(self, token: str) -> None:
-        """Drop every rule that targets ``token`` (a tenant's reset)."""
-        self.rules = [rule for rule in self.rules if rule.token != token]
+    def remove_scoped(self, tenant: str, tokens: Iterable[str]) -> None:
+        """Drop every rule of namespace ``tenant`` or targeting one of its ``tokens``."""
+        gone = set(tokens)
+        self.rules = [rule for rule in self.rules if rule.tenant != tenant and rule.token not in gone]
 
     def decide(
-        self, endpoint: Endpoint, token: str, name: str | None, prompt: str
+        self,
+        endpoint: Endpoint,
+        token: str,
+        tenant: str | None,
+        name: str | None,
+        prompt: str,
+        random: RandomFailures | None,
     ) -> tuple[Outcome | None, Timing | None]:
-        """Outcome and timing for a new job, or ``(None, None)`` if no scenario decides it."""
+        """Outcome and timing for a new job, or ``(None, None)`` if no rule (or ``random`` mode) decides it."""
         for rule in self.rules:
-            if rule.matches(endpoint, token, name, prompt):
+            if rule.matches(endpoint, token, tenant, name, prompt):
                 if rule.times is not None:
                     rule.times -= 1
                     if rule.times == 0:
                         self.rules.remove(rule)
                 return rule.outcome, rule.timing
-        return (self.random.draw() if self.random else None), None
+        return (random.draw() if random else None), None

@@ -21,16 +21,31 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._json import check_depth
 from ..audio import render_wav
+from ..blob import Blob
+from ..clock import format_timestamp
 from ..config import HTTP_FIXED_OPTIONS, OPTION_SCHEMAS, Outcome
 from ..errors import ConfigError
-from ..vocabulary import Endpoint, Event, Status, Tier
+from ..vendor import JOBS, Endpoint
+from ..vocabulary import Event, Status, Tier
+from .models import Project, Upload
+from .tokens import PUBLIC
 
 if TYPE_CHECKING:
     from ..schema import SchemaValidator
     from .context import Context
 
-__all__ = ["SEED_SCHEMA", "TRUSTED", "SeedPolicy", "apply_seed", "bundled_seeds", "load_seed"]
+__all__ = [
+    "SEED_SCHEMA",
+    "TRUSTED",
+    "SeedPolicy",
+    "apply_seed",
+    "bundled_seeds",
+    "import_project",
+    "import_upload",
+    "load_seed",
+]
 
 MAX_SEED_BYTES = 16 * 1024 * 1024
 """Largest seed file read (a seed holds a few projects, not a database)."""
@@ -128,7 +143,7 @@ SEED_SCHEMA: dict[str, Any] = {
                 "properties": {
                     "id": {"type": "string", "minLength": 1},
                     "token": {"type": "string", "minLength": 1},
-                    "endpoint": {"enum": [e.value for e in Endpoint]},
+                    "endpoint": {"enum": Endpoint.values()},
                     "status": {"enum": list(Status.values())},
                     "name": {"type": ["string", "null"]},
                     "credits_charged": OPTION_SCHEMAS["starting_balance"],
@@ -180,10 +195,12 @@ def load_seed(source: str | Path | Mapping[str, Any], policy: SeedPolicy = TRUST
         path = _locate(str(source), policy)
         origin, show_values = str(source), False
         document = _read_json(path, origin, policy.max_bytes)
+    check_depth(document, origin)
     problem = _validator(show_values).error(document)
     if problem is not None:
         raise ConfigError(f"{origin}: {problem.replace('request body', 'top level', 1)}")
-    return document  # type: ignore[no-any-return]
+    checked: dict[str, Any] = document
+    return checked
 
 
 def _locate(name: str, policy: SeedPolicy) -> Path:
@@ -232,11 +249,13 @@ def _read_json(path: Path, origin: str, max_bytes: int) -> Any:
 
 def apply_seed(context: Context, seed: Mapping[str, Any]) -> None:
     """Create the seed's accounts, uploads, rules, faults, webhooks and projects."""
-    from .controls import Controls
+    from .accounts import Accounts
+    from .simulation import Simulation
+    from .webhooks import Webhooks
 
-    controls = Controls(context)
+    accounts, simulation = Accounts(context), Simulation(context)
     for account in seed.get("accounts", []):
-        controls.add_account(
+        accounts.add_account(
             account["token"], account.get("credits"), email=account.get("email"), tier=account.get("tier")
         )
     for upload in seed.get("uploads", []):
@@ -245,18 +264,19 @@ def apply_seed(context: Context, seed: Mapping[str, Any]) -> None:
             if "base64" in upload
             else render_wav(upload["file_path"], upload.get("seconds", 1.0))
         )
-        controls.import_upload(upload["file_path"], upload["token"], data)
+        import_upload(context, upload["file_path"], upload["token"], data)
     for rule in seed.get("scenarios", []):
-        controls.add_rule(rule)
+        simulation.add_rule(rule)
     if "random_failures" in seed:
-        controls.set_random_failures(seed["random_failures"]["ratio"], seed["random_failures"].get("codes"))
+        simulation.set_random_failures(seed["random_failures"]["ratio"], seed["random_failures"].get("codes"))
     for fault in seed.get("faults", []):
-        controls.add_fault(fault)
+        simulation.add_fault(fault)
     for webhook in seed.get("webhooks", []):
-        controls.add_webhook(webhook["url"], webhook["secret"], webhook.get("events"))
+        Webhooks(context).add(webhook["url"], webhook["secret"], webhook.get("events"))
     for project in seed.get("projects", []):
         error = project.get("error")
-        controls.import_project(
+        import_project(
+            context,
             project_id=project["id"],
             owner=project["token"],
             endpoint=Endpoint(project["endpoint"]),
@@ -267,3 +287,66 @@ def apply_seed(context: Context, seed: Mapping[str, Any]) -> None:
             outcome=Outcome.error(error["code"], error.get("message")) if error else None,
             enabled=project.get("enabled", True),
         )
+
+
+def import_project(
+    context: Context,
+    *,
+    project_id: str,
+    owner: str,
+    endpoint: Endpoint,
+    status: str,
+    name: str | None = None,
+    charge: int = 0,
+    seconds: float = 10.0,
+    outcome: Outcome | None = None,
+    enabled: bool = True,
+) -> Project:
+    """Put a project straight into the store, already in ``status``; ``owner`` may be ``"*"`` (public).
+
+    Nobody paid for it: a later error or cancel shows ``credits_charged`` 0 but credits nothing.
+    """
+    if status not in Status.values():
+        raise ConfigError(f"status must be one of {', '.join(Status.values())}, got {status!r}")
+    owner = PUBLIC if owner == "*" else owner
+    with context.transaction() as state:
+        if project_id in state.projects:
+            raise ConfigError(f"a project with id {project_id!r} already exists")
+        if not enabled and owner == PUBLIC:
+            raise ConfigError(f"a public project cannot be deleted ({project_id})")
+        if status == "error":
+            outcome = outcome if outcome is not None and outcome.status == "error" else Outcome.error()
+        elif status in ("complete", "canceled"):
+            outcome = Outcome(status)
+        else:
+            outcome = outcome or state.config.default_outcome
+        now = state.now(owner)
+        project = Project(
+            id=project_id,
+            owner=owner,
+            endpoint=endpoint,
+            created_at=now,
+            charge=charge,
+            seconds=seconds,
+            name=name if name is not None else f"{JOBS[endpoint].label} - {format_timestamp(now)}",
+            outcome=outcome,
+            timing=state.config.timings[endpoint],
+            paid=False,
+        )
+        state.add_project(project)
+        while project.status != status:
+            state.step(project, now)
+        if not enabled:
+            state.disable(project)
+        return project
+
+
+def import_upload(context: Context, file_path: str, owner: str, data: bytes) -> Upload:
+    """Store an already-uploaded asset; ``owner`` may be ``"*"`` (public)."""
+    if not file_path.startswith("api-assets/"):
+        raise ConfigError(f"uploaded file paths start with 'api-assets/', got {file_path!r}")
+    with context.transaction() as state:
+        upload = Upload(file_path, PUBLIC if owner == "*" else owner, float("inf"), Blob.of(data))
+        state.uploads[file_path] = upload
+        state.changed("uploads", file_path, False)
+        return upload

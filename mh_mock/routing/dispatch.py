@@ -3,18 +3,19 @@
 An adapter turns its native request into a :class:`Request`, calls :meth:`Dispatcher.handle`,
 and turns the :class:`Response` back. Routing, auth, body parsing and validation, fault
 injection and its HTTP meaning, error bodies and the journal all live here once, so both modes
-behave identically.
+behave identically. The admin routes are handed in by whoever builds the dispatcher.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from .._json import Encoded, dump_json
+from ..audio import Wav
+from ..blob import Blob
 from ..contract import load_contract
 from ..errors import (
     ApiError,
@@ -26,14 +27,14 @@ from ..errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
 )
-from ..journal import binary_summary
 from ..schema import SchemaValidator
-from ..vocabulary import FaultKind, RouteName
+from .answers import AnswerCache
 from .bodies import coerce_query, parse_json, validate
-from .routes import API_ROUTES, STORAGE_ROUTES, Exchange, Route, RouteTable, Surface, upload_path
+from .routes import Exchange, Route, RouteTable, Surface, upload_path, vendor_routes
 
 if TYPE_CHECKING:
-    from ..control.operations import OpContext
+    from collections.abc import Mapping
+
     from ..engine.engine import Engine
     from ..engine.faults import Fault
 
@@ -43,15 +44,8 @@ logger = logging.getLogger("mh_mock")
 
 ALL_SURFACES = frozenset(Surface)
 JOURNAL_BODY_LIMIT = 8 * 1024
-"""Bodies and answers up to this size are kept in the journal as JSON; larger ones as a summary."""
+"""Bodies and answers up to this size are kept in the journal (as their JSON text); larger ones as a summary."""
 _JSON = "application/json"
-_SERVER_ERRORS = MappingProxyType(
-    {
-        500: ("internal_server_error", "Internal Server Error"),
-        502: ("bad_gateway", "Bad Gateway"),
-        503: ("service_unavailable", "Service Unavailable"),
-    }
-)
 
 
 @dataclass(slots=True)
@@ -65,7 +59,8 @@ class Request:
     query: Mapping[str, str]
     headers: Mapping[str, str]
     """Case-insensitive on lookup (httpx and Starlette headers both are)."""
-    body: bytes = b""
+    body: bytes | Blob = b""
+    """The body; for an upload the adapter may hand in the received file already summarised."""
     authorization: Sequence[str] = ()
     """Every Authorization header sent (more than one is refused)."""
 
@@ -79,6 +74,8 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
     fault: Fault | None = None
     """A fault the adapter must act out: delay, drop, refuse or stall the connection."""
+    audio: Wav | None = None
+    """Rendered audio to stream as the body (``content`` is empty then)."""
 
 
 def unmatched_message(method: str, url: str, served: Iterable[str]) -> str:
@@ -97,41 +94,43 @@ def bearer(values: Sequence[str]) -> str | None:
     return token if scheme.lower() == "bearer" and token else None
 
 
+def _size(body: bytes | Blob) -> int:
+    return body.size if isinstance(body, Blob) else len(body)
+
+
 class Dispatcher:
     """Routes :class:`Request` objects to handlers over one engine and records them.
 
-    ``context`` (an :class:`~mh_mock.control.operations.OpContext`) enables the admin routes;
-    ``admin_token``, if set, must come in the ``x-mh-mock-admin-token`` header of admin calls.
-    ``extra_served`` lists what the adapter serves besides the route table (``GET /openapi.json``).
+    ``admin`` are the admin routes (from :func:`mh_mock.control.admin.admin_routes`); ``admin_token``,
+    if set, must come in the ``x-mh-mock-admin-token`` header of admin calls. ``extra_served``
+    lists what the adapter serves besides the route table (``GET /openapi.json``).
     """
 
     def __init__(
-        self, engine: Engine, *, context: OpContext | None = None, admin_token: str | None = None,
+        self,
+        engine: Engine,
+        *,
+        admin: Sequence[Route] = (),
+        admin_token: str | None = None,
         extra_served: Sequence[str] = (),
-    ) -> None:  # fmt: skip
-        routes: tuple[Route, ...] = (*API_ROUTES, *STORAGE_ROUTES)
-        if context is not None:
-            from ..control.admin import admin_routes
-
-            routes = (*routes, *admin_routes())
+    ) -> None:
         self.engine = engine
-        self.routes = routes
-        self.context = context
+        self.answers = AnswerCache()
+        self.routes: tuple[Route, ...] = (*vendor_routes(self.answers), *admin)
         self._admin_token = admin_token
         self._extra_served = tuple(extra_served)
         contract = load_contract()
-        self._validators: dict[Route, tuple[SchemaValidator, Any] | None] = {}
+        self._validators: dict[Route, tuple[SchemaValidator, Any]] = {}
         self._query_validators: dict[Route, SchemaValidator] = {}
-        for route in routes:
+        for route in self.routes:
             if route.operation_id is not None and route.operation_id in contract.requests:
-                self._validators[route] = (
-                    contract.requests[route.operation_id], contract.large_enums[route.operation_id]
-                )  # fmt: skip
+                checks = (contract.requests[route.operation_id], contract.large_enums[route.operation_id])
+                self._validators[route] = checks
             elif route.body_schema is not None:
                 self._validators[route] = (SchemaValidator(route.body_schema), ())
             if route.query_schema:
                 self._query_validators[route] = SchemaValidator({"type": "object", "properties": route.query_schema})
-        self.table = RouteTable(routes)
+        self.table = RouteTable(self.routes)
 
     # ------------------------------------------------------------------ entry points
 
@@ -158,24 +157,18 @@ class Dispatcher:
         route, params, _ = self.match(request.method, request.path)
         if route is None or route.surface is Surface.ADMIN:
             return None
-        limit = self.body_limit(request.method, request.path)
+        limit = self.body_limit(route)
         if declared_length is not None and declared_length.isdigit() and int(declared_length) > limit:
-            error = PayloadTooLarge(f"The request body is {declared_length} bytes; the limit is {limit} bytes")
-            response = self._encode(request, error.status, error.body())
-            self._record(
-                request, route, Exchange(self.engine, None, params, request.query), response, error.body(), False
-            )
-            return response
-        if route.name == RouteName.STORAGE_UPLOAD:
+            return self._api(request, route, params, early=PayloadTooLarge(_too_large(int(declared_length), limit)))
+        if route.raw_body:
             try:
                 self.engine.api.check_upload(upload_path(params), request.query.get("auth-value"))
             except ApiError:
-                return self.handle(request)  # the same refusal, journaled, without reading the body
+                return self._api(request, route, params)  # the same refusal, journaled, without the body
         return None
 
-    def body_limit(self, method: str, path: str) -> int:
-        """The largest body a request to ``method path`` may carry (uploads get the upload limit)."""
-        route, _, _ = self.match(method, path)
+    def body_limit(self, route: Route | None) -> int:
+        """The largest body ``route`` may be sent (uploads get the upload limit)."""
         config = self.engine.config
         return config.max_upload_bytes if route is not None and route.raw_body else config.max_body_bytes
 
@@ -186,105 +179,104 @@ class Dispatcher:
 
     # ------------------------------------------------------------------ vendor and storage calls
 
-    def _api(self, request: Request, route: Route, params: dict[str, str]) -> Response:
+    def _api(
+        self, request: Request, route: Route, params: dict[str, str], *, early: ApiError | None = None
+    ) -> Response:
         x = Exchange(self.engine, None, params, request.query)
+        x.project_id = params.get(route.about) if route.about else None
         fault: Fault | None = None
         handled = False
-        status: int
-        payload: Any
-        headers: dict[str, str]
+        headers: dict[str, str] = {}
         try:
+            if early is not None:
+                raise early
             x.token = bearer(request.authorization)
             if route.surface is Surface.STORAGE:  # no token: the call is about its owner's upload or project
-                x.owner = self.engine.api.owner_of(
-                    project_id=params.get("id"), file_path=None if "id" in params else upload_path(params)
-                )
-            fault = self.engine.controls.pick_fault(route.name, params.get("id"), x.token or x.owner)
-        except ApiError as error:
-            status, payload, headers = error.status, error.body(), {}
-        else:
-            if fault is not None and fault.http_status is not None:
-                status, payload, headers = _fault_answer(fault)
-            elif fault is not None and not fault.kind.answers and not fault.after:
-                status, payload, headers = 0, None, {}
+                about = params.get("id")
+                x.owner = self.engine.api.owner_of(about, None if about else upload_path(params))
+            fault = self.engine.simulation.pick_fault(route.name, x.project_id, x.token or x.owner)
+            answer = None if fault is None else fault.spec.answer
+            if answer is not None:
+                assert fault is not None
+                status, payload, headers = answer(fault.values)
+            elif fault is not None and not fault.spec.answers and not fault.after:
+                status, payload = 0, None
             else:
                 handled = True
-                status, payload, headers = self._run(request, route, x)
+                status, payload = self._run(request, route, x)
+        except ApiError as error:
+            status, payload = error.status, error.body()
+        except ConfigError as error:
+            status, payload = 400, {"code": "invalid_request", "message": str(error)}
+        except Exception as error:  # a bug of ours; never blame the client with a crash
+            status, payload = _bug(request, error)
         response = self._encode(request, status, payload)
         response.headers.update(headers)
         response.fault = fault
         self._record(request, route, x, response, payload, handled)
         return response
 
-    def _run(self, request: Request, route: Route, x: Exchange) -> tuple[int, Any, dict[str, str]]:
-        try:
-            if route.surface is Surface.API:
-                self.engine.state.check_token(x.token)  # 401 before anything about the body
-                x.owner = x.token
-            limit = self.engine.config.max_upload_bytes if route.raw_body else self.engine.config.max_body_bytes
-            if len(request.body) > limit:
-                raise PayloadTooLarge(f"The request body is {len(request.body)} bytes; the limit is {limit} bytes")
-            x.body = request.body if route.raw_body else self._parse(request, route)
-            status, payload = route.handler(x)
-            return status, payload, {}
-        except ApiError as error:
-            return error.status, error.body(), {}
-        except ConfigError as error:
-            return 400, {"code": "invalid_request", "message": str(error)}, {}
-        except Exception as error:  # a bug of ours; never blame the client with a crash
-            logger.exception("mh-mock failed on %s %s", request.method, request.url)
-            return (
-                500,
-                {"code": "internal_server_error", "message": f"mh-mock bug: {type(error).__name__}: {error}"},
-                {},
-            )
+    def _run(self, request: Request, route: Route, x: Exchange) -> tuple[int, Any]:
+        if route.surface is Surface.API:
+            x.owner = self.engine.state.check_token(x.token)  # 401 before anything about the body
+        limit = self.body_limit(route)
+        if _size(request.body) > limit:
+            raise PayloadTooLarge(_too_large(_size(request.body), limit))
+        if route.raw_body:
+            body = request.body
+            x.body = body if isinstance(body, Blob) else Blob.of(body)
+        else:
+            x.body = self._parse(request, route)
+        return route.handler(x)
 
     def _parse(self, request: Request, route: Route) -> Any:
         checks = self._validators.get(route)
         if checks is None:
             return None  # a body on GET or DELETE is ignored, as the API does
         _check_json_type(request.headers.get("content-type"))
-        if not request.body.strip():
+        raw = request.body
+        assert isinstance(raw, bytes)
+        if not raw.strip():
             raise InvalidRequest("Missing request body")
-        document = parse_json(request.body)
+        document = parse_json(raw)
         validate(document, *checks)
         return document
 
     def _record(
-        self, request: Request, route: Route | None, x: Exchange | None, response: Response, payload: Any,
-        handled: bool,
-    ) -> None:  # fmt: skip
+        self, request: Request, route: Route | None, x: Exchange | None, response: Response, payload: Any, handled: bool
+    ) -> None:
         fault = response.fault
-        lost = fault is not None and not fault.kind.answers
+        lost = fault is not None and not fault.spec.answers
+        owner = None if x is None else x.owner
         self.engine.journal.record(
-            at=self.engine.now(None if x is None else x.owner),
+            at=self.engine.now(owner),
             method=request.method,
             url=request.url,
             route=None if route is None else str(route.name),
             token=None if x is None else x.token,
-            body=_journal_body(request.body, None if x is None else x.body, route, response.status),
+            body=_journal_body(request.body, route, response.status, parsed=x is not None and x.body is not None),
             status=0 if lost else response.status,
             project_id=None if x is None else x.project_id,
-            response=_journal_answer(payload, response.content),
+            response=_journal_answer(payload, response),
             fault=None if fault is None else fault.kind.value,
             handled=handled,
-            owner=None if x is None else x.owner,
+            owner=owner,
+            tenant=None if owner is None else self.engine.state.clock_key(owner) or None,
         )
 
     # ------------------------------------------------------------------ admin calls
 
     def _admin(self, request: Request, route: Route, params: dict[str, str]) -> Response:
-        x = Exchange(self.engine, None, params, request.query, context=self.context)
+        x = Exchange(self.engine, None, params, request.query)
         try:
             if self._admin_token is not None and request.headers.get("x-mh-mock-admin-token") != self._admin_token:
                 raise Forbidden("The admin API needs the right x-mh-mock-admin-token header")
             if request.method not in ("GET", "HEAD"):
                 _check_json_type(request.headers.get("content-type"), required=True)
-            if len(request.body) > self.engine.config.max_body_bytes:
-                raise PayloadTooLarge(f"The request body is {len(request.body)} bytes; the limit is "
-                                      f"{self.engine.config.max_body_bytes} bytes")  # fmt: skip
-            query_schemas = route.query_schema or {}
-            x.query_args = coerce_query(request.query, query_schemas)
+            limit = self.body_limit(None)
+            if _size(request.body) > limit:
+                raise PayloadTooLarge(_too_large(_size(request.body), limit))
+            x.query_args = coerce_query(request.query, route.query_schema or {})
             if route in self._query_validators:
                 validate(x.query_args, self._query_validators[route])
             x.body = self._admin_body(request, route)
@@ -294,18 +286,16 @@ class Dispatcher:
         except ConfigError as error:
             status, payload = 400, {"code": "invalid_request", "message": str(error)}
         except Exception as error:
-            logger.exception("mh-mock failed on %s %s", request.method, request.url)
-            status, payload = (
-                500,
-                {"code": "internal_server_error", "message": f"mh-mock bug: {type(error).__name__}: {error}"},
-            )
+            status, payload = _bug(request, error)
         return self._encode(request, status, payload)
 
     def _admin_body(self, request: Request, route: Route) -> Any:
         checks = self._validators.get(route)
         if checks is None:
             return None
-        document = parse_json(request.body) if request.body.strip() else {}
+        raw = request.body
+        assert isinstance(raw, bytes)
+        document = parse_json(raw) if raw.strip() else {}
         validate(document, *checks)
         return document
 
@@ -329,8 +319,8 @@ class Dispatcher:
         try:
             if payload is None:
                 return Response(status)
-            if isinstance(payload, bytes):
-                return Response(status, payload, {"content-type": "audio/wav"})
+            if isinstance(payload, Wav):
+                return Response(status, b"", {"content-type": "audio/wav"}, audio=payload)
             if isinstance(payload, Encoded):
                 return Response(status, payload.encoded, {"content-type": _JSON})
             return Response(status, dump_json(payload), {"content-type": _JSON})
@@ -338,6 +328,15 @@ class Dispatcher:
             logger.exception("mh-mock could not encode its answer to %s %s", request.method, request.url)
             body = {"code": "internal_server_error", "message": f"mh-mock bug: {type(error).__name__}"}
             return Response(500, dump_json(body), {"content-type": _JSON})
+
+
+def _too_large(size: int, limit: int) -> str:
+    return f"The request body is {size} bytes; the limit is {limit} bytes"
+
+
+def _bug(request: Request, error: Exception) -> tuple[int, dict[str, str]]:
+    logger.exception("mh-mock failed on %s %s", request.method, request.url)
+    return 500, {"code": "internal_server_error", "message": f"mh-mock bug: {type(error).__name__}: {error}"}
 
 
 def _check_json_type(content_type: str | None, *, required: bool = False) -> None:
@@ -352,30 +351,25 @@ def _check_json_type(content_type: str | None, *, required: bool = False) -> Non
         raise InvalidRequest(f"Content-Type must be application/json, got {content_type!r}")
 
 
-def _fault_answer(fault: Fault) -> tuple[int, dict[str, str], dict[str, str]]:
-    """The HTTP meaning of a ``rate_limit`` or ``server_error`` fault: status, body, headers."""
-    if fault.kind is FaultKind.RATE_LIMIT:
-        seconds = 1 if fault.retry_after is None else fault.retry_after
-        body = {"code": "rate_limited", "message": f"Too Many Requests: retry after {seconds} s"}
-        return 429, body, {"retry-after": str(seconds)}
-    status = fault.http_status or 500
-    code, message = _SERVER_ERRORS[status]
-    return status, {"code": code, "message": message}, {}
-
-
-def _journal_body(raw: bytes, parsed: Any, route: Route | None, status: int) -> Any:
+def _journal_body(raw: bytes | Blob, route: Route | None, status: int, *, parsed: bool) -> Any:
+    """A request body as the journal keeps it: valid JSON as its text up to :data:`JOURNAL_BODY_LIMIT`
+    (parsed when read), an accepted upload as size and digest, anything else as its size and a prefix."""
+    if isinstance(raw, Blob):
+        return raw.summary() if 0 < status < 400 else {"bytes": raw.size}
     if not raw:
         return None
     if route is not None and route.raw_body:
-        return binary_summary(raw) if 0 < status < 400 else {"bytes": len(raw)}
-    if parsed is not None and len(raw) <= JOURNAL_BODY_LIMIT:
-        return parsed
-    return {"bytes": len(raw), "prefix": raw[:200].decode("utf-8", "replace")}
+        return Blob.of(raw).summary() if 0 < status < 400 else {"bytes": len(raw)}
+    if parsed and len(raw) <= JOURNAL_BODY_LIMIT:
+        return bytes(raw)
+    return {"bytes": len(raw), "prefix": bytes(raw[:200]).decode("utf-8", "replace")}
 
 
-def _journal_answer(payload: Any, content: bytes) -> Any:
-    if isinstance(payload, bytes):
-        return binary_summary(payload)
-    if len(content) > JOURNAL_BODY_LIMIT:
-        return {"bytes": len(content)}
-    return payload
+def _journal_answer(payload: Any, response: Response) -> Any:
+    if response.audio is not None:
+        return response.audio.summary()
+    if payload is None:
+        return None
+    if len(response.content) > JOURNAL_BODY_LIMIT:
+        return {"bytes": len(response.content)}
+    return response.content

@@ -7,10 +7,11 @@ schema with its properties.
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from typing import Any
 
 from ..contract import openapi_document
-from .routes import STORAGE_ROUTES, Route
+from .routes import Route, Surface
 
 __all__ = ["served_document"]
 
@@ -76,12 +77,18 @@ def _operation(route: Route, tag: str) -> dict[str, Any]:
     return operation
 
 
-def served_document(server_url: str, admin: tuple[Route, ...] = ()) -> dict[str, Any]:
-    """The vendor's document with ``servers`` pointing here, plus the storage and ``admin`` routes."""
+_TAGS = {Surface.STORAGE: "Storage", Surface.ADMIN: "mh-mock admin"}
+
+
+def served_document(server_url: str, routes: Iterable[Route]) -> dict[str, Any]:
+    """The vendor's document with ``servers`` pointing here, plus the storage and admin ``routes``
+    (the vendor's own routes are described by the contract itself)."""
     document = copy.deepcopy(dict(openapi_document()))
     document["servers"] = [{"url": server_url}]
     document["info"] = {**document["info"], "title": "mh-mock: Magic Hour audio API fake"}
-    document["tags"] = [*document.get("tags", []), {"name": "Storage"}, {"name": "mh-mock admin"}]
-    for route, tag in [*((r, "Storage") for r in STORAGE_ROUTES), *((r, "mh-mock admin") for r in admin)]:
-        document["paths"].setdefault(route.path, {})[route.method.lower()] = _operation(route, tag)
+    document["tags"] = [*document.get("tags", []), *({"name": tag} for tag in _TAGS.values())]
+    for route in routes:
+        tag = _TAGS.get(route.surface)
+        if tag is not None:
+            document["paths"].setdefault(route.path, {})[route.method.lower()] = _operation(route, tag)
     return document

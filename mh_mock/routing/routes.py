@@ -2,7 +2,8 @@
 
 Each :class:`Route` names a method, a path template, the schema that validates its body, and a
 handler. Handlers receive an :class:`Exchange` (the request, already authenticated and parsed)
-and return ``(status, body)``; they never see HTTP objects.
+and return ``(status, body)``; they never see HTTP objects. The vendor's routes are derived from
+:data:`mh_mock.vendor.ROUTES`: every audio job shares one handler.
 """
 
 from __future__ import annotations
@@ -12,22 +13,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from ..vocabulary import RouteName, StrEnum
+from ..vendor import JOBS, ROUTES, AudioJob, RouteName
+from ..vocabulary import StrEnum
+from .answers import AnswerCache
 
 if TYPE_CHECKING:
     from ..engine.engine import Engine
 
-__all__ = [
-    "API_ROUTES",
-    "STORAGE_ROUTES",
-    "Exchange",
-    "Handler",
-    "Result",
-    "Route",
-    "RouteTable",
-    "Surface",
-    "upload_path",
-]
+__all__ = ["Exchange", "Handler", "Result", "Route", "RouteTable", "Surface", "upload_path", "vendor_routes"]
 
 
 class Surface(StrEnum):
@@ -47,15 +40,13 @@ class Exchange:
     params: dict[str, str]
     query: Mapping[str, str]
     body: Any = None
-    """Parsed and validated JSON, or the raw bytes of a storage upload."""
+    """Parsed and validated JSON, or the received file of a storage upload (a :class:`~mh_mock.blob.Blob`)."""
     query_args: dict[str, Any] = field(default_factory=dict)
     """Query parameters converted and validated by the route's query schema (admin routes)."""
     project_id: str | None = None
-    """Set by handlers so the journal can say which project a call was about."""
+    """The project the call is about (the journal says so)."""
     owner: str | None = None
-    """Set by storage handlers: the token owning the upload or project."""
-    context: Any = None
-    """The adapter's operation context (admin routes)."""
+    """The token the call is about: the caller's, or for a storage call the owner of the upload or project."""
 
 
 Result = tuple[int, Any]
@@ -78,7 +69,9 @@ class Route:
     query_schema: Mapping[str, Any] | None = None
     """JSON Schema of each query parameter (admin routes)."""
     raw_body: bool = False
-    """Hand the handler the raw bytes instead of parsed JSON (storage PUT)."""
+    """Hand the handler the received file instead of parsed JSON (storage PUT)."""
+    about: str | None = None
+    """The path parameter naming the project the call is about."""
     summary: str = ""
 
     @property
@@ -139,50 +132,31 @@ def _parameters(template: tuple[str, ...], segments: list[str]) -> dict[str, str
     return params
 
 
-# ---------------------------------------------------------------------------- API handlers
+def upload_path(params: Mapping[str, str]) -> str:
+    """The ``file_path`` a storage PUT targets."""
+    return f"api-assets/{params['asset']}/{params['name']}"
 
 
-def _created(x: Exchange, project: Any) -> Result:
-    x.project_id = project.id
-    return 200, {"id": project.id, "credits_charged": project.charge}
+# ---------------------------------------------------------------------------- handlers
 
 
-def _create_voice(x: Exchange) -> Result:
-    style = x.body["style"]
-    return _created(
-        x,
-        x.engine.api.create_voice(
-            x.token, prompt=style["prompt"], voice_name=style["voice_name"], name=x.body.get("name")
-        ),
-    )
+def _creator(job: AudioJob) -> Handler:
+    def create(x: Exchange) -> Result:
+        project = x.engine.api.create(x.token, job.endpoint, **job.read(x.body))
+        x.project_id = project.id
+        return 200, {"id": project.id, "credits_charged": project.charge}
+
+    return create
 
 
-def _clone_voice(x: Exchange) -> Result:
-    return _created(
-        x,
-        x.engine.api.clone_voice(
-            x.token, audio_file_path=x.body["assets"]["audio_file_path"], prompt=x.body["style"]["prompt"],
-            name=x.body.get("name"),
-        ),
-    )  # fmt: skip
+def _project_reader(answers: AnswerCache) -> Handler:
+    def get_project(x: Exchange) -> Result:
+        return 200, x.engine.api.read_project(x.token, x.params["id"], answers.render)
 
-
-def _create_music(x: Exchange) -> Result:
-    style = x.body["style"]
-    project = x.engine.api.create_music(
-        x.token, duration=int(x.body["duration"]), prompt=style["prompt"], lyrics=style.get("lyrics"),
-        instrumental=style.get("instrumental"), name=x.body.get("name"),
-    )  # fmt: skip
-    return _created(x, project)
-
-
-def _get_project(x: Exchange) -> Result:
-    x.project_id = x.params["id"]
-    return 200, x.engine.api.get_project(x.token, x.params["id"])
+    return get_project
 
 
 def _delete_project(x: Exchange) -> Result:
-    x.project_id = x.params["id"]
     x.engine.api.delete_project(x.token, x.params["id"])
     return 204, None
 
@@ -196,47 +170,38 @@ def _account(x: Exchange) -> Result:
     return 200, x.engine.api.account_body(x.token)
 
 
-# ---------------------------------------------------------------------------- storage handlers
-
-
-def upload_path(params: Mapping[str, str]) -> str:
-    """The ``file_path`` a storage PUT targets."""
-    return f"api-assets/{params['asset']}/{params['name']}"
-
-
 def _put_upload(x: Exchange) -> Result:
-    file_path = upload_path(x.params)
-    x.engine.api.put_upload(file_path, x.query.get("auth-value"), x.body)
+    x.engine.api.put_upload(upload_path(x.params), x.query.get("auth-value"), x.body)
     return 200, None
 
 
 def _download(x: Exchange) -> Result:
-    x.project_id = x.params["id"]
-    data = x.engine.api.download(x.params["id"], x.params["name"], x.query.get("expires"), x.query.get("signature"))
-    return 200, data
+    query = x.query
+    return 200, x.engine.api.download(x.params["id"], x.params["name"], query.get("expires"), query.get("signature"))
 
 
-API_ROUTES: tuple[Route, ...] = (
-    Route("POST", "/v1/ai-voice-generator", RouteName.VOICE_GENERATOR_CREATE, _create_voice,
-          operation_id="aiVoiceGenerator.createAudio", summary="AI Voice Generator"),
-    Route("POST", "/v1/ai-voice-cloner", RouteName.VOICE_CLONER_CREATE, _clone_voice,
-          operation_id="aiVoiceCloner.createAudio", summary="AI Voice Cloner"),
-    Route("POST", "/v1/ai-music-generator", RouteName.MUSIC_GENERATOR_CREATE, _create_music,
-          operation_id="aiMusicGenerator.createAudio", summary="AI Music Generator"),
-    Route("GET", "/v1/audio-projects/{id}", RouteName.PROJECTS_GET, _get_project,
-          operation_id="audioProjects.getDetails", summary="Get audio details"),
-    Route("DELETE", "/v1/audio-projects/{id}", RouteName.PROJECTS_DELETE, _delete_project,
-          operation_id="audioProjects.delete", summary="Delete audio"),
-    Route("POST", "/v1/files/upload-urls", RouteName.FILES_UPLOAD_URLS, _upload_urls,
-          operation_id="videoAssets.generatePresignedUrl", summary="Generate asset upload urls"),
-    Route("GET", "/v1/account", RouteName.ACCOUNT_GET, _account, operation_id="account.get", summary="Get account"),
-)  # fmt: skip
-"""The vendor's endpoints, exactly as in the contract."""
-
-STORAGE_ROUTES: tuple[Route, ...] = (
-    Route("PUT", "/api-assets/{asset}/{name}", RouteName.STORAGE_UPLOAD, _put_upload,
-          surface=Surface.STORAGE, raw_body=True, summary="Upload an asset to its upload_url"),
-    Route("GET", "/outputs/{id}/{name}", RouteName.STORAGE_DOWNLOAD, _download,
-          surface=Surface.STORAGE, summary="Download rendered audio from a downloads[].url"),
-)  # fmt: skip
-"""The storage host: what ``upload_url`` and ``downloads[].url`` point at (no auth header)."""
+def vendor_routes(answers: AnswerCache) -> tuple[Route, ...]:
+    """The vendor's routes and the storage host's (:data:`mh_mock.vendor.ROUTES`), with their handlers."""
+    handlers: dict[str, Handler] = {job.route: _creator(job) for job in JOBS.values()}
+    handlers |= {
+        RouteName.PROJECTS_GET: _project_reader(answers),
+        RouteName.PROJECTS_DELETE: _delete_project,
+        RouteName.FILES_UPLOAD_URLS: _upload_urls,
+        RouteName.ACCOUNT_GET: _account,
+        RouteName.STORAGE_UPLOAD: _put_upload,
+        RouteName.STORAGE_DOWNLOAD: _download,
+    }
+    return tuple(
+        Route(
+            route.method,
+            route.path,
+            route.name,
+            handlers[route.name],
+            surface=Surface.STORAGE if route.storage else Surface.API,
+            operation_id=route.operation_id,
+            raw_body=route.raw_body,
+            about=route.about,
+            summary=route.summary,
+        )
+        for route in ROUTES
+    )

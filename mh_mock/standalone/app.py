@@ -2,12 +2,16 @@
 
 :class:`FakeApp` is a thin ASGI callable: it applies the server's guards (Host, Origin, body
 limits), hands every API, storage and admin request to the shared
-:class:`~mh_mock.routing.dispatch.Dispatcher`, and acts out injected faults on the socket. A
-small Starlette app beside it serves ``/openapi.json``, the dashboard and ``/docs``, and runs the
-lifespan ticker (clock transitions and webhook deliveries on time).
+:class:`~mh_mock.routing.dispatch.Dispatcher`, streams rendered audio, and acts out injected
+faults on the socket. A small Starlette app beside it serves ``/openapi.json``, the dashboard and
+``/docs``, and runs the lifespan ticker (clock transitions, expired namespaces and webhook
+deliveries on time).
 
 Engine work never blocks the event loop: admin calls, large bodies and every call of a server
 with a state file run in worker threads, and a call that would wait for the engine lock does too.
+Memory per request is bounded whatever a client sends or reads: an upload is hashed as it
+streams in (only its size, digest and first bytes are kept), and audio is sent in chunks as the
+client reads them.
 """
 
 from __future__ import annotations
@@ -17,8 +21,6 @@ import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -33,20 +35,24 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Message, Receive, Scope, Send
 
 from .._json import dump_json
+from ..blob import BlobBuilder
 from ..config import Config
 from ..control.admin import admin_routes
-from ..control.operations import ADMIN_PREFIX, OpContext
+from ..control.handlers import OpContext
+from ..control.operations import ADMIN_PREFIX
 from ..engine.engine import Engine
 from ..engine.faults import Fault
 from ..engine.seeds import SeedPolicy
 from ..errors import PayloadTooLarge
+from ..fault_kinds import STALL_LIMIT
 from ..routing.dispatch import Dispatcher, Request
 from ..routing.openapi import served_document
-from ..vocabulary import FaultKind, Progression
+from ..vocabulary import Progression
 from .guard import HostGuard
+from .options import ServeOptions
 from .sender import WebhookSender
 
-__all__ = ["TICK_SECONDS", "FakeApp", "ServerSettings", "create_app", "standalone_config"]
+__all__ = ["TICK_SECONDS", "FakeApp", "create_app", "standalone_config"]
 
 logger = logging.getLogger("mh_mock")
 
@@ -61,6 +67,8 @@ _INLINE_BODY = 64 * 1024
 ADMIN_THREADS = 8
 """Worker threads admin calls may hold at once (the rest wait their turn; API calls never wait for them)."""
 
+_PAGES = ("/openapi.json", "/", "/docs", "/dashboard/config.json")
+
 
 def standalone_config(url: str, **options: Any) -> Config:
     """The standalone profile for a server at ``url`` (real time, clock progression, URLs on the
@@ -69,44 +77,28 @@ def standalone_config(url: str, **options: Any) -> Config:
     return profile.replace(**options) if options else profile
 
 
-@dataclass(frozen=True)
-class ServerSettings:
-    """What belongs to whoever started the server, never changed over HTTP."""
-
-    url: str = "http://127.0.0.1:8000"
-    """The public URL clients use (upload and download URLs point here)."""
-    admin_token: str | None = None
-    """If set, admin calls need it in the ``x-mh-mock-admin-token`` header."""
-    allowed_hosts: tuple[str, ...] = ()
-    """Host names answered besides loopback and the public URL's host (``*``: any)."""
-    seeds_dir: Path | None = None
-    """Where a reset over HTTP may read seed files from (besides the bundled seeds)."""
-    freeze_gc_every: int | None = None
-    """Move everything alive to the GC's permanent generation every so many requests (``serve``: 5,000)."""
-
-
-def create_app(engine: Engine | None = None, settings: ServerSettings | None = None) -> FakeApp:
-    """An ASGI app serving ``engine`` (default: a standalone engine at ``settings.url``)."""
-    settings = settings or ServerSettings()
-    return FakeApp(engine or Engine(standalone_config(settings.url)), settings)
+def create_app(engine: Engine | None = None, options: ServeOptions | None = None) -> FakeApp:
+    """An ASGI app serving ``engine`` (default: a standalone engine at ``options.url``)."""
+    options = options or ServeOptions()
+    return FakeApp(engine or Engine(standalone_config(options.url)), options)
 
 
 class FakeApp:
     """The standalone server's ASGI app. ``engine`` is the fake it serves."""
 
-    def __init__(self, engine: Engine, settings: ServerSettings | None = None) -> None:
+    def __init__(self, engine: Engine, options: ServeOptions | None = None) -> None:
         self.engine = engine
-        self.settings = settings = settings or ServerSettings(url=engine.config.api_url)
-        self.guard = HostGuard(settings.allowed_hosts, settings.url)
+        self.options = options = options or ServeOptions(public_url=engine.config.api_url)
+        self.guard = HostGuard(options.allow_host, options.url)
         self.sender = WebhookSender(engine)
-        context = OpContext(
-            engine, trusted=False, seed_policy=SeedPolicy(directory=settings.seeds_dir), deliver_now=self._deliver_now
-        )
-        pages = _page_routes(engine, settings)
+        context = OpContext(engine, seed_policy=SeedPolicy(directory=options.seeds_dir), deliver_now=self._deliver_now)
         self.dispatcher = Dispatcher(
-            engine, context=context, admin_token=settings.admin_token,
-            extra_served=[f"GET {route.path}" for route in pages if isinstance(route, Route)],
-        )  # fmt: skip
+            engine,
+            admin=admin_routes(context),
+            admin_token=options.admin_token,
+            extra_served=[f"GET {path}" for path in _PAGES],
+        )
+        pages = _page_routes(engine, options, lambda: served_document(options.url, self.dispatcher.routes))
         self.starlette = Starlette(routes=pages, lifespan=self._lifespan)
         self._page_paths = frozenset(getattr(route, "path", "") for route in pages)
         self._served = 0
@@ -136,34 +128,41 @@ class FakeApp:
         query = scope["query_string"]
         url = f"{scope['scheme']}://{headers.get('host', '')}{path}" + (f"?{query.decode('latin-1')}" if query else "")
         request = Request(method, url, path, QueryParams(query) if query else {}, headers, b"", headers.authorization)
-        has_body = "content-length" in headers or "transfer-encoding" in headers
-        if has_body:  # refused before it is read: a declared size over the limit, an upload URL that is not valid
-            declared = headers.get("content-length")
-            early = await self._run(self.dispatcher.refuse_early, request, declared, heavy=False)
+        if "content-length" in headers or "transfer-encoding" in headers:
+            # refused before it is read: a declared size over the limit, an upload URL that is not valid
+            early = await self._run(self.dispatcher.refuse_early, request, headers.get("content-length"), heavy=False)
             if early is not None:
                 await _respond(send, early.status, early.content, early.headers)
                 return
-        try:
-            body = await _read_body(headers, receive, self.dispatcher.body_limit(method, path)) if has_body else b""
-        except PayloadTooLarge as error:
-            await _respond(send, error.status, dump_json(error.body()), _JSON_TYPE)
-            return
-        if body is None:
-            return  # the client went away
-        request.body = body
+            route, _, _ = self.dispatcher.match(method, path)
+            try:
+                body = await _read_body(
+                    receive, self.dispatcher.body_limit(route), route is not None and route.raw_body
+                )
+            except PayloadTooLarge as error:
+                await _respond(send, error.status, dump_json(error.body()), _JSON_TYPE)
+                return
+            if body is None:
+                return  # the client went away
+            request.body = body
         admin = path.startswith(ADMIN_PREFIX)
+        size = len(request.body) if isinstance(request.body, bytes) else 0
         answer = await self._run(
             self.dispatcher.handle,
             request,
-            heavy=admin or len(body) > _INLINE_BODY,
+            heavy=admin or size > _INLINE_BODY,
             limiter=self._admin_threads() if admin else None,
         )
         if answer.fault is not None and await _act_out(answer.fault, receive):
             return
-        await _respond(send, answer.status, answer.content, answer.headers)
-        if self.settings.freeze_gc_every is not None:
+        if answer.audio is not None:
+            headers_out = {**answer.headers, "content-length": str(answer.audio.size)}
+            await _stream(send, answer.status, headers_out, answer.audio.chunks())
+        else:
+            await _respond(send, answer.status, answer.content, answer.headers)
+        if self.options.freeze_gc_every is not None:
             self._served += 1
-            if self._served % self.settings.freeze_gc_every == 0:
+            if self._served % self.options.freeze_gc_every == 0:
                 gc.freeze()
 
     async def _run(
@@ -193,7 +192,7 @@ class FakeApp:
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, _: Starlette) -> AsyncIterator[None]:
-        """A ticker: clock transitions and webhook deliveries happen on time, off the event loop."""
+        """A ticker: clock transitions, expired namespaces and webhook deliveries on time, off the event loop."""
 
         async def tick() -> None:
             while True:
@@ -228,35 +227,56 @@ class _Headers(dict[str, str]):
         self.authorization = [v.decode("latin-1") for n, v in raw if n == b"authorization"]
 
 
-def _page_routes(engine: Engine, settings: ServerSettings) -> list[BaseRoute]:
+def _page_routes(engine: Engine, options: ServeOptions, document: Callable[[], dict[str, Any]]) -> list[BaseRoute]:
     """``/openapi.json``, and the dashboard and API reference when the package ships them."""
-    document = dump_json(served_document(settings.url, admin_routes()))
+    encoded: list[bytes] = []
 
     async def openapi(_: StarletteRequest) -> Response:
-        return Response(document, media_type="application/json")
+        if not encoded:
+            encoded.append(dump_json(document()))
+        return Response(encoded[0], media_type="application/json")
 
     routes: list[BaseRoute] = [Route("/openapi.json", openapi, methods=["GET"])]
     try:
         from .dashboard import dashboard_routes
     except ImportError:  # pragma: no cover - the dashboard ships with the package
         return routes
-    return [*routes, *dashboard_routes(engine, settings)]
+    return [*routes, *dashboard_routes(engine, options)]
+
+
+def _raw_headers(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
+    return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
 
 
 async def _respond(send: Send, status: int, content: bytes, headers: dict[str, str]) -> None:
-    raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+    raw = _raw_headers(headers)
     raw.append((b"content-length", str(len(content)).encode()))
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": content})
 
 
+async def _stream(send: Send, status: int, headers: dict[str, str], chunks: Any) -> None:
+    """An answer sent chunk by chunk: each ``send`` waits while the client is not reading (backpressure)."""
+    await send({"type": "http.response.start", "status": status, "headers": _raw_headers(headers)})
+    for chunk in chunks:
+        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    await send({"type": "http.response.body", "body": b""})
+
+
+async def _disconnected(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
 async def _act_out(fault: Fault, receive: Receive) -> bool:
-    """Make a fault happen on the socket; True if the connection is gone (nothing to send)."""
-    if fault.kind in (FaultKind.RATE_LIMIT, FaultKind.SERVER_ERROR):
-        return False  # an ordinary answer
-    if fault.kind in (FaultKind.LATENCY, FaultKind.TIMEOUT):
-        await asyncio.sleep(fault.delay)
-    if fault.kind is FaultKind.LATENCY:
+    """Make a fault happen on the socket (its delay, then its answer or a dropped connection);
+    True if the connection is gone (nothing to send)."""
+    spec, delay = fault.spec, fault.delay
+    if delay is None or delay > 0:
+        with contextlib.suppress(asyncio.TimeoutError):  # (a client that gives up first is simply gone)
+            await asyncio.wait_for(_disconnected(receive), STALL_LIMIT if delay is None else delay)
+            return True
+    if spec.drops is None:
         return False
     # uvicorn's protocol object holds the transport; aborting it drops the connection (a reset)
     transport = getattr(getattr(receive, "__self__", None), "transport", None)
@@ -267,12 +287,11 @@ async def _act_out(fault: Fault, receive: Receive) -> bool:
     return False
 
 
-async def _read_body(headers: _Headers, receive: Receive, limit: int) -> bytes | None:
-    """The body (None if the client disconnected), refused with 413 before it is all in memory."""
-    declared = headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"The request body is {declared} bytes; the limit is {limit} bytes")
+async def _read_body(receive: Receive, limit: int, as_file: bool) -> bytes | Any | None:
+    """The body (None if the client disconnected), refused with 413 before more than ``limit`` bytes
+    are in; with ``as_file``, hashed as it streams in and kept as a :class:`~mh_mock.blob.Blob`."""
     chunks: list[bytes] = []
+    builder = BlobBuilder() if as_file else None
     size = 0
     while True:
         message: Message = await receive()
@@ -282,6 +301,9 @@ async def _read_body(headers: _Headers, receive: Receive, limit: int) -> bytes |
         size += len(chunk)
         if size > limit:
             raise PayloadTooLarge(f"The request body is over the limit of {limit} bytes")
-        chunks.append(chunk)
+        if builder is not None:
+            builder.update(chunk)
+        else:
+            chunks.append(chunk)
         if not message.get("more_body", False):
-            return b"".join(chunks)
+            return builder.finish() if builder is not None else b"".join(chunks)

@@ -1,35 +1,33 @@
 """Guards for uvicorn's HTTP/1.1 protocols against clients that hold connections open.
 
-uvicorn times nothing out before a request head is complete: its keep-alive timer only runs
-between requests. A client that opens a connection and sends half a request line keeps its socket,
-and one of the server's file descriptors, forever; about a thousand of them exhaust a 1,024
-descriptor limit, and the server logs "Too many open files" and serves nobody else.
+uvicorn times nothing out while a request comes in: its keep-alive timer only runs between requests. A client
+that sends half a request line, or a head and never the body it announces, keeps its socket, and one of the
+server's file descriptors, for ever; about a thousand of them exhaust a 1,024 descriptor limit, and the server
+logs "Too many open files" and serves nobody else.
 
 :func:`guarded_protocol` returns a subclass of uvicorn's h11 or httptools protocol, to pass as
 ``uvicorn.Config(app, http=guarded_protocol())``. With it, every connection:
 
-* completes each request head (request line and headers) within ``head_timeout`` seconds: the
-  first from the moment the connection opens, each later one on a kept-alive connection from its
-  first byte. Request bodies are not timed (a large upload trickling in is served), and an idle
-  kept-alive connection is still closed by uvicorn's own ``timeout_keep_alive``;
-* counts towards ``max_connections``: a connection arriving at the cap evicts the open connection
-  that has waited longest for its request head (failing that, the longest idle kept-alive one), so
-  the newcomer is served; it is closed itself when every open connection is busy with a request.
+* completes each request head (request line and headers) within ``head_timeout`` seconds: the first from the
+  moment the connection opens, each later one on a kept-alive connection from its first byte;
+* receives a byte of a request body at least every ``body_timeout`` seconds while the server reads it. The
+  timer restarts with each byte, so a large upload arriving steadily is never cut; it waits while the server
+  holds the body back (a ``100 Continue`` not sent yet, reading paused for flow control) or answers;
+* counts towards ``max_connections``: a connection arriving at the cap evicts the open connection that has
+  waited longest for its request head, failing that the longest idle kept-alive one, failing that the stalled
+  body silent longest (stalled: silent a second, or a quarter of a shorter body timeout), so the newcomer is
+  served; it is closed itself when every open connection is busy (its body arriving, its answer being made).
 
-Each dropped connection is logged once, at debug level, on uvicorn's ``uvicorn.error`` logger.
-The guard keeps no state of its own beyond its protocol instances: the open connections are
-uvicorn's per-server ``server_state.connections``. (It also closes a connection whose request was
-answered early, before its body was all in, when the client goes on sending that body for longer
-than ``timeout_keep_alive``: uvicorn lets the bytes cancel its keep-alive timer, so such a client
-could otherwise hold the connection for ever.)
+An idle kept-alive connection is closed by uvicorn's ``timeout_keep_alive``, and after as long by the guard if
+it was answered early and its client goes on sending the body (the bytes cancel uvicorn's timer). Each drop is
+logged once, at debug level, on ``uvicorn.error``. The guard keeps no state beyond its protocol instances (the
+open connections are uvicorn's ``server_state.connections``). Defaults: :mod:`mh_mock.standalone.limits`.
 
-Limits. The guard sees a connection when uvicorn's protocol gets it, after the event loop has
-accepted the socket. asyncio's loop accepts every pending socket (up to the listen backlog) in one
-turn before any of them reaches a protocol, so a flood faster than the loop can still exhaust the
-descriptors for a moment: asyncio then stops accepting for a second, the guard's evictions make
-room meanwhile, and serving goes on. uvloop keeps up (no exhaustion was seen in the tests). A
-connection busy with a request (a body still coming in, an answer being made) is neither timed
-nor evicted: when every connection is busy, newcomers are refused until some finish.
+Limits. The guard sees a connection once the event loop has accepted it. asyncio accepts every pending socket
+(up to the listen backlog) in one turn before any reaches a protocol, so a flood faster than the loop can
+still exhaust the descriptors for a moment: asyncio then stops accepting for a second, the evictions make room
+meanwhile, and serving goes on. uvloop keeps up (no exhaustion was seen in the tests). The body timer measures
+silence, not speed: a client sending a byte every few seconds keeps its connection.
 """
 
 from __future__ import annotations
@@ -38,12 +36,22 @@ import asyncio
 import enum
 import logging
 import operator
+from collections.abc import Callable
 from typing import Any, ClassVar, Literal, cast
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from .limits import (
+    DEFAULT_BODY_TIMEOUT,
+    DEFAULT_HEAD_TIMEOUT,
+    FALLBACK_MAX_CONNECTIONS,
+    FD_RESERVE,
+    default_max_connections,
+)
+
 __all__ = [
+    "DEFAULT_BODY_TIMEOUT",
     "DEFAULT_HEAD_TIMEOUT",
     "FALLBACK_MAX_CONNECTIONS",
     "FD_RESERVE",
@@ -52,64 +60,37 @@ __all__ = [
     "guarded_protocol",
 ]
 
-DEFAULT_HEAD_TIMEOUT = 5.0
-"""Seconds a client has to send a complete request head."""
-
-FD_RESERVE = 64
-"""File descriptors kept back from connections: the listener, the database, webhooks, logs, the loop."""
-
-FALLBACK_MAX_CONNECTIONS = 1_000
-"""The connection cap where the descriptor limit is unknown (no ``resource`` module) or unlimited."""
-
 HttpImplementation = Literal["auto", "h11", "httptools"]
-
-
-def default_max_connections(soft_limit: int | None = None, *, reserve: int = FD_RESERVE) -> int:
-    """The default connection cap: the soft ``RLIMIT_NOFILE`` (or ``soft_limit``) less ``reserve``.
-
-    Never less than half the limit, so a small limit (macOS's 256, say) still serves connections;
-    :data:`FALLBACK_MAX_CONNECTIONS` where the limit is unknown or unlimited.
-    """
-    if soft_limit is None:
-        soft_limit = _soft_descriptor_limit()
-        if soft_limit is None:
-            return FALLBACK_MAX_CONNECTIONS
-    return max(soft_limit - reserve, soft_limit // 2, 1)
-
-
-def _soft_descriptor_limit() -> int | None:
-    try:
-        import resource
-    except ImportError:  # Windows
-        return None
-    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    return None if soft == resource.RLIM_INFINITY else soft
 
 
 def guarded_protocol(
     http: HttpImplementation = "auto",
     *,
     head_timeout: float = DEFAULT_HEAD_TIMEOUT,
+    body_timeout: float = DEFAULT_BODY_TIMEOUT,
     max_connections: int | None = None,
 ) -> type[asyncio.Protocol]:
-    """A uvicorn HTTP protocol class that drops slow request heads and caps open connections.
+    """A uvicorn HTTP protocol class that drops slow request heads and stalled bodies, and caps open connections.
 
-    ``http`` picks uvicorn's implementation: ``"httptools"``, ``"h11"``, or ``"auto"`` (httptools
-    when it is installed, as uvicorn's own ``"auto"``). ``head_timeout`` is the seconds a client
-    has to send a complete request head. ``max_connections`` caps the open connections (default:
-    :func:`default_max_connections`, read when this is called). Pass the class to uvicorn as
-    ``uvicorn.Config(app, http=guarded_protocol())``; each server using it is guarded on its own.
+    ``http`` picks uvicorn's implementation: ``"httptools"``, ``"h11"``, or ``"auto"`` (httptools when it is
+    installed, as uvicorn's own ``"auto"``). ``head_timeout`` is the seconds a client has to send a complete
+    request head; ``body_timeout``, the seconds a request body may go without a byte. ``max_connections`` caps
+    the open connections (default: :func:`default_max_connections`, read when this is called). Pass the class
+    to uvicorn as ``uvicorn.Config(app, http=guarded_protocol())``; each server using it is guarded on its own.
     """
-    if not head_timeout > 0:
-        raise ValueError(f"head_timeout must be positive, not {head_timeout!r}")
+    for name, timeout in (("head_timeout", head_timeout), ("body_timeout", body_timeout)):
+        if not timeout > 0:
+            raise ValueError(f"{name} must be positive, not {timeout!r}")
     if max_connections is not None and max_connections < 1:
         raise ValueError(f"max_connections must be at least 1, not {max_connections!r}")
     base = _implementation(http)
     cap = default_max_connections() if max_connections is None else max_connections
     attributes = {
         "__module__": __name__,
-        "__doc__": f"uvicorn's {base.__name__[7:]}, guarded: {head_timeout:g} s for a head, {cap} connections at most.",
+        "__doc__": f"uvicorn's {base.__name__[7:]}, guarded: {head_timeout:g} s for a head, {body_timeout:g} s "
+        f"of silence in a body, {cap} connections at most.",
         "head_timeout": head_timeout,
+        "body_timeout": body_timeout,
         "max_connections": cap,
         "_swept": set(),
     }
@@ -133,6 +114,7 @@ class _Phase(enum.Enum):
     """Where a connection is in its request cycle, as far as the guard cares."""
 
     HEAD = "waiting for a request head"
+    BODY = "waiting for a request body"
     BUSY = "serving a request"
     IDLE = "answered, waiting for nothing"
     CLOSED = "closed"
@@ -141,16 +123,15 @@ class _Phase(enum.Enum):
 class _Guard(asyncio.Protocol):
     """The guard, mixed in before one of uvicorn's HTTP/1.1 protocol classes.
 
-    It hooks only the asyncio protocol interface (``connection_made``, ``data_received``,
-    ``connection_lost``), uvicorn's ``on_response_complete`` callback and, per implementation, the
-    parser's view of the request (h11's connection states; httptools' parser callbacks), so it
-    never touches uvicorn's request handling itself. After every event it settles the connection's
-    phase, noting when the phase began; one sweeper per server, a few times a head timeout, drops
-    the connections whose phase has lasted too long. (A timer per phase change would cost every
-    request two timers; the sweep costs each open connection a comparison now and then.)
+    It hooks only the asyncio protocol interface, uvicorn's ``on_response_complete`` callback and, per
+    implementation, the parser's view of the request, never uvicorn's request handling. After every event it
+    settles the connection's phase, noting when the phase began (for a body: its last byte); one sweeper per
+    server, a few times a timeout, drops the connections whose phase has lasted too long. (A timer per phase
+    change would cost every request two timers; the sweep costs each connection a comparison now and then.)
     """
 
     head_timeout: ClassVar[float] = DEFAULT_HEAD_TIMEOUT
+    body_timeout: ClassVar[float] = DEFAULT_BODY_TIMEOUT
     max_connections: ClassVar[int] = FALLBACK_MAX_CONNECTIONS
 
     # Set by uvicorn's protocol classes (in __init__ and connection_made).
@@ -169,19 +150,15 @@ class _Guard(asyncio.Protocol):
     _swept: ClassVar[set[int]]
     """ids of the connection sets a sweeper runs for (set per class by :func:`guarded_protocol`)."""
 
-    # -- the parts each implementation provides
+    cycle: Any  # uvicorn's current request/response cycle (None before the first request)
 
-    def _serving(self) -> bool:
-        """Whether a request on this connection is being answered (or queued to be)."""
-        raise NotImplementedError
-
-    def _between_requests(self) -> bool:
-        """Whether a byte arriving now starts a new request (rather than continuing a body)."""
-        raise NotImplementedError
-
-    def _settle(self) -> None:
-        """Bring the phase up to date with the parser, after it has handled an event."""
-        raise NotImplementedError
+    # What each implementation provides: whether a request on this connection is being answered (or is queued
+    # to be); whether a byte arriving now starts a new request (not a body's); whether a request's head is in and
+    # its body is not, with no answer begun; and bringing the phase up to date with the parser after an event.
+    _serving: Callable[[], bool]
+    _between_requests: Callable[[], bool]
+    _in_body: Callable[[], bool]
+    _settle: Callable[[], None]
 
     # -- asyncio protocol interface
 
@@ -192,8 +169,10 @@ class _Guard(asyncio.Protocol):
         self._enforce_cap()
 
     def data_received(self, data: bytes) -> None:
-        """A first byte after an answered request starts the next head's timer."""
-        if self._phase is _Phase.IDLE and self._between_requests():
+        """A byte of a body restarts its timer; a first byte after an answered request starts the next head's."""
+        if self._phase is _Phase.BODY:
+            self._enter(_Phase.BODY)
+        elif self._phase is _Phase.IDLE and self._between_requests():
             self._enter(_Phase.HEAD)
         super().data_received(data)
         self._settle()
@@ -202,6 +181,11 @@ class _Guard(asyncio.Protocol):
         """Stop the timer."""
         self._close_phase()
         super().connection_lost(exc)
+
+    def on_response_complete(self) -> None:
+        """uvicorn's callback when an answer is sent: the connection is now idle, or on its next request."""
+        super().on_response_complete()  # type: ignore[misc]  # (uvicorn's protocol, after this mixin)
+        self._settle()
 
     # -- phases and the deadline
 
@@ -221,29 +205,37 @@ class _Guard(asyncio.Protocol):
 
     @classmethod
     def _sweep_every(cls) -> float:
-        return min(1.0, max(0.01, cls.head_timeout / 4))
+        return min(1.0, max(0.01, min(cls.head_timeout, cls.body_timeout) / 4))
 
     def _check_deadline(self, now: float) -> None:
         """Drop this connection if its phase has lasted too long (the sweeper asks)."""
+        if self.transport.is_closing():
+            return
         if self._phase is _Phase.HEAD and now - self._since >= self.head_timeout:
-            if self.transport.is_closing():
-                return
             if self._serving() or not self.transport.is_reading():
-                # The server holds the head back (a pipelined request is being answered, or reading is
-                # paused for flow control): the client is not the slow one. Give it time again.
+                # The server holds the head back (answering a pipelined request, or reading paused): give it time again.
                 self._since = now
                 return
             self._drop(f"no complete request head within {self.head_timeout:g} s")
+        elif self._phase is _Phase.BODY:
+            self._settle()  # (an answer may have begun since the last byte: the connection is busy then)
+            if self._phase is _Phase.BODY and not self._body_awaited():
+                self._since = now  # the server holds the body back: its timer starts when the server reads again
+                self._rank()
+            elif self._phase is _Phase.BODY and now - self._since >= self.body_timeout:
+                self._drop(f"no request body byte for {self.body_timeout:g} s")
         elif (
             self._phase is _Phase.IDLE
             and now - self._since >= self.timeout_keep_alive
             and self.timeout_keep_alive_task is None
-            and not self.transport.is_closing()
         ):
-            # uvicorn's keep-alive timer closes idle connections, but bytes arriving cancel it and only
-            # the next response arms it again: a client that keeps sending the body of a request already
-            # answered would otherwise hold its connection for ever. Same timeout as uvicorn's.
+            # uvicorn's keep-alive timer closes idle connections, but bytes arriving cancel it and only the next
+            # response arms it again: a client sending the body of a request already answered could stay for ever.
             self._drop(f"idle for {self.timeout_keep_alive} s after its answer")
+
+    def _body_awaited(self) -> bool:
+        """Whether the server reads the body: not paused, no ``100 Continue`` owed (the app's first read sends it)."""
+        return self.transport.is_reading() and not (self.cycle is not None and self.cycle.waiting_for_100_continue)
 
     def _drop(self, reason: str) -> None:
         """Close the connection, logging why (once: a closed connection is not dropped again)."""
@@ -258,13 +250,20 @@ class _Guard(asyncio.Protocol):
     # -- the connection cap
 
     def _rank(self) -> None:
-        """Update :attr:`_eviction_key`: waiting for a head first, then idle, oldest first; busy never."""
+        """Update :attr:`_eviction_key`: waiting for a head first, then idle, then a body; oldest first; busy never."""
         if self._phase is _Phase.HEAD and not self._serving():
             self._eviction_key = self._since
         elif self._phase is _Phase.IDLE:
             self._eviction_key = self._since + _IDLE_AFTER_HEAD
+        elif self._phase is _Phase.BODY:
+            self._eviction_key = self._since + _BODY_AFTER_IDLE
         else:
             self._eviction_key = _NOT_EVICTABLE
+
+    def _stalled(self, now: float) -> bool:
+        """Whether a body the server reads has received nothing for a second (a quarter of a shorter timeout)."""
+        silent = self._phase is _Phase.BODY and now - self._since >= min(_STALLED_AFTER, self.body_timeout / 4)
+        return silent and not self.transport.is_closing() and self._in_body() and self._body_awaited()
 
     def _enforce_cap(self) -> None:
         connections = self.connections
@@ -275,12 +274,17 @@ class _Guard(asyncio.Protocol):
         # One pass over uvicorn's set, cheap per connection (a precomputed key): no bookkeeping of our own.
         key, self._eviction_key = self._eviction_key, _NOT_EVICTABLE  # the newcomer is not a candidate
         try:
-            victim = min(connections, key=_EVICTION_KEY)
+            victim: Any = min(connections, key=_EVICTION_KEY)
         except AttributeError:  # uvicorn's set holds WebSocket protocols too, after upgrades: never evicted
             victim = min(connections, key=_eviction_key_of)
         finally:
             self._eviction_key = key
-        if _eviction_key_of(victim) == _NOT_EVICTABLE:
+        if isinstance(victim, _Guard) and victim._phase is _Phase.BODY:
+            now = self.loop.time()  # bodies rank by silence, but only a stalled one goes (a second pass, rarely)
+            if not victim._stalled(now):
+                stalled = (c for c in connections if isinstance(c, _Guard) and c._stalled(now))
+                victim = min(stalled, key=_EVICTION_KEY, default=None)
+        if victim is None or _eviction_key_of(victim) == _NOT_EVICTABLE:
             # Nothing to evict. Connections closed in this turn of the loop are still in the set: count the rest.
             live = sum(1 for connection in connections if not _closing(connection))
             if live > self.max_connections:
@@ -303,9 +307,9 @@ def _sweep(cls: type[_Guard], loop: asyncio.AbstractEventLoop, connections: set[
 
 
 _NOT_EVICTABLE = float("inf")
-_IDLE_AFTER_HEAD = float(2**40)
-"""Added to an idle connection's key: any connection waiting for a head is evicted before any idle one."""
-
+_IDLE_AFTER_HEAD = float(2**40)  # added to an idle connection's key: every waiting head is evicted first
+_BODY_AFTER_IDLE = float(2**41)  # added to a body's key: every idle one (no request lost by closing it) goes first
+_STALLED_AFTER = 1.0  # seconds without a byte after which a body is stalled, not arriving: then the cap may evict it
 
 _EVICTION_KEY = operator.attrgetter("_eviction_key")
 
@@ -324,19 +328,18 @@ class GuardedH11Protocol(_Guard, H11Protocol):
     """uvicorn's h11 protocol, guarded (use :func:`guarded_protocol` to set the limits).
 
     h11 parses a request head only when the previous request/response cycle is over; the
-    connection's ``their_state`` (the client's side) is ``IDLE`` until a head is complete.
+    connection's ``their_state`` (the client's side) is ``IDLE`` until a head is complete, then
+    ``SEND_BODY`` until its body is.
     """
-
-    def on_response_complete(self) -> None:
-        """uvicorn's callback when an answer is sent: the connection is now idle, or on its next request."""
-        super().on_response_complete()
-        self._settle()
 
     def _serving(self) -> bool:
         return self.conn.our_state is not h11.IDLE
 
     def _between_requests(self) -> bool:
         return self.conn.their_state is h11.IDLE
+
+    def _in_body(self) -> bool:
+        return self.conn.their_state is h11.SEND_BODY and self.conn.our_state is h11.SEND_RESPONSE
 
     def _settle(self) -> None:
         if self.transport.is_closing():
@@ -352,6 +355,9 @@ class GuardedH11Protocol(_Guard, H11Protocol):
         elif theirs is h11.SEND_BODY and self.conn.our_state in (h11.DONE, h11.MUST_CLOSE):
             if self._phase is not _Phase.IDLE:
                 self._enter(_Phase.IDLE)  # answered early (a 413, say); the body still coming is not awaited
+        elif self._in_body():
+            if self._phase is not _Phase.BODY:
+                self._enter(_Phase.BODY)
         elif self._phase is not _Phase.BUSY:
             self._enter(_Phase.BUSY)
 
@@ -363,16 +369,12 @@ def _guarded_httptools() -> type[_Guard]:
     class GuardedHttpToolsProtocol(_Guard, HttpToolsProtocol):
         """uvicorn's httptools protocol, guarded (use :func:`guarded_protocol` to set the limits).
 
-        httptools parses every byte as it arrives (pipelined requests are queued), calling
-        ``on_message_begin`` at a request's first byte and ``on_headers_complete`` at its head's end.
+        httptools parses every byte as it arrives (pipelined requests are queued), calling ``on_message_begin`` at
+        a request's first byte, ``on_headers_complete`` at its head's end and ``on_message_complete`` at its body's.
         """
 
         _in_message: bool = False
-
-        def on_response_complete(self) -> None:
-            """uvicorn's callback when an answer is sent: the connection is now idle, or on its next request."""
-            super().on_response_complete()
-            self._settle()
+        _body_coming: bool = False
 
         def _serving(self) -> bool:
             return bool(self.pipeline) or (self.cycle is not None and not self.cycle.response_complete)
@@ -380,11 +382,17 @@ def _guarded_httptools() -> type[_Guard]:
         def _between_requests(self) -> bool:
             return not self._in_message
 
+        def _in_body(self) -> bool:
+            return self._body_coming and self.cycle is not None and not self.cycle.response_started
+
         def _settle(self) -> None:
             if self.transport.is_closing():
                 self._close_phase()
             elif self._phase is _Phase.HEAD:
                 self._rank()  # (a pipelined head becomes evictable once the answers before it are sent)
+            elif self._in_body():
+                if self._phase is not _Phase.BODY:
+                    self._enter(_Phase.BODY)
             elif self._serving():
                 if self._phase is not _Phase.BUSY:
                     self._enter(_Phase.BUSY)
@@ -399,13 +407,14 @@ def _guarded_httptools() -> type[_Guard]:
                 self._enter(_Phase.HEAD)
 
         def on_headers_complete(self) -> None:
-            """The head is complete: no more timer until the answer is sent."""
+            """The head is complete: the body's timer starts, if a body is still to come (see :meth:`_settle`)."""
             self._enter(_Phase.BUSY)
+            self._body_coming = True
             super().on_headers_complete()
 
         def on_message_complete(self) -> None:
             """The body is complete."""
             super().on_message_complete()
-            self._in_message = False
+            self._in_message = self._body_coming = False
 
     return GuardedHttpToolsProtocol

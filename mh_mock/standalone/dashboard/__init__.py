@@ -67,7 +67,7 @@ class _WithHeaders:
 def dashboard_routes(engine: Any, settings: Any) -> list[BaseRoute]:
     """``/`` (the dashboard), ``/docs`` (Swagger UI), ``/dashboard/config.json`` and ``/dashboard/…`` (assets).
 
-    ``settings`` is the server's :class:`~mh_mock.standalone.app.ServerSettings`: the page learns
+    ``settings`` is the server's :class:`~mh_mock.standalone.options.ServeOptions`: the page learns
     the public URL (download URLs point there) and whether the admin API needs a token (so it
     asks for it before the first call), never the token itself.
     """

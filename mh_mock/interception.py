@@ -13,8 +13,9 @@ under :data:`NAME`.
 
 **httpx2.** respx does not know httpx2, so :data:`HTTPX2` patches the same two methods of
 httpx2's transports itself, while any fake is active, and asks the active fakes who answers: a
-fake's host is answered by it, a host let through reaches the network (or a mock patched in
-before, such as pytest-httpx2), and anything else is refused with the fake's message. The patch
+fake's host is answered by it, a host let through reaches the network, a request a mock can
+answer goes on to it (a patch of the same methods made before, or pytest-httpx2's respx router at
+httpcore2, below), and anything else is refused with the fake's message. The patch
 is process-wide by nature (httpx2 is), so it is reference-counted: the last fake to stop restores
 httpx2 exactly.
 
@@ -197,7 +198,12 @@ class _Httpx2Patch:
     def _wrap(self, original: Callable[..., Any]) -> Callable[..., Any]:
         import httpx2
 
-        layered = getattr(original, "__module__", "") != "httpx2._transports.default"
+        def passes_on() -> bool:
+            # a library patched these methods before us, or a respx router mocks httpcore2 below (pytest-httpx2)
+            lower = Mocker.registry.get("httpcore2")
+            return getattr(original, "__module__", "") != "httpx2._transports.default" or bool(
+                lower is not None and lower.routers
+            )
 
         if _is_coroutine(original):
 
@@ -206,7 +212,7 @@ class _Httpx2Patch:
                 handler, through, refuser = self._decide(request, asynchronously=True)
                 if handler is not None:
                     return await handler(request)
-                if through or refuser is None or layered:
+                if through or refuser is None or passes_on():
                     return await original(transport, request)
                 return refuser.unclaimed(request, httpx2)
 
@@ -218,7 +224,7 @@ class _Httpx2Patch:
                 handler, through, refuser = self._decide(request, asynchronously=False)
                 if handler is not None:
                     return handler(request)
-                if through or refuser is None or layered:
+                if through or refuser is None or passes_on():
                     return original(transport, request)
                 return refuser.unclaimed(request, httpx2)
 

@@ -41,7 +41,8 @@ class Factory:
         self, credits: int | None = None, *, token: str | None = None, tier: str | None = None, email: str | None = None
     ) -> AccountView:
         """Register an account (a new token unless given) with ``credits``; returns it with its ``token``."""
-        token = token or f"mhk_test_{self.faker.pystr(min_chars=16, max_chars=16).lower()}"
+        # derived from the test's own token, which is unique per run on a shared server: runs never clash
+        token = token or f"{self.token}_{self.faker.pystr(min_chars=8, max_chars=8).lower()}"
         return self.control.add_account(token, credits, tier=tier, email=email or self.faker.email())
 
     def project(

@@ -58,10 +58,12 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.fixture
-def http(base_url: str) -> Iterator[httpx.Client]:
-    """A raw httpx client on the fake's API, authenticated as :data:`TOKEN`."""
-    with httpx.Client(base_url=base_url, headers={"authorization": f"Bearer {TOKEN}"}) as client:
+@pytest.fixture(params=["httpx", "httpx2"])
+def http(request: pytest.FixtureRequest, base_url: str) -> Iterator[httpx.Client]:
+    """A raw client on the fake's API, authenticated as :data:`TOKEN`: an httpx client, then an httpx2
+    client (the same interface; in-process each goes through its own library's interception)."""
+    library = pytest.importorskip(request.param)  # httpx2 is optional
+    with library.Client(base_url=base_url, headers={"authorization": f"Bearer {TOKEN}"}) as client:
         yield client
 
 

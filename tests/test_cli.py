@@ -116,3 +116,46 @@ def test_every_operation_is_a_subcommand_with_help() -> None:
         if op.command is not None:
             assert op.command in commands, op.name
             assert commands[op.command].description.startswith(op.summary)
+
+
+@pytest.mark.parametrize(
+    "order",
+    [
+        ["webhook", "http://127.0.0.1:9/hook", "--secret", "whsec_x", "--url", "SERVER"],
+        ["webhook", "--url", "SERVER", "http://127.0.0.1:9/hook", "--secret", "whsec_x"],
+        ["webhook", "http://127.0.0.1:9/hook", "--secret", "whsec_x"],  # the server from $MH_MOCK_URL
+    ],
+    ids=["url-last", "url-first", "environment"],
+)
+def test_a_webhook_url_is_the_hook_and_url_is_the_server_in_any_order(
+    live_server: LiveServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, order: list[str]
+) -> None:
+    live_server.reset()
+    monkeypatch.setenv("MH_MOCK_URL", live_server.url)
+    assert main([live_server.url if arg == "SERVER" else arg for arg in order]) == 0
+    assert json.loads(capsys.readouterr().out)["url"] == "http://127.0.0.1:9/hook"
+    assert [hook["url"] for hook in live_server.webhooks()] == ["http://127.0.0.1:9/hook"]
+
+
+def test_a_webhook_without_its_secret_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["webhook", "http://127.0.0.1:9/hook"])
+    assert exited.value.code == 2
+    assert "the following arguments are required: --secret" in capsys.readouterr().err
+
+
+def test_set_balance_sets_and_the_python_balance_reads(
+    live_server: LiveServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    live_server.reset()
+    assert main(["set-balance", TOKEN, "42", "--url", live_server.url]) == 0
+    assert json.loads(capsys.readouterr().out)["credits"] == 42 == live_server.balance(TOKEN)
+    commands = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    assert "balance" not in commands  # the word that reads a balance in Python never sets one here
+
+
+def test_a_refused_admin_call_says_where_the_token_goes(capsys: pytest.CaptureFixture[str]) -> None:
+    with LiveServer(admin_token="s3cret") as server:
+        assert main(["state", "--url", server.url]) == 1
+        assert "(give it with --admin-token or $MH_MOCK_ADMIN_TOKEN)" in capsys.readouterr().err
+        assert main(["state", "--url", server.url, "--admin-token", "s3cret"]) == 0

@@ -54,6 +54,14 @@ def test_insufficient_credits_is_402_and_creates_nothing(fake: Control, http: ht
     assert http.get("/v1/account").json()["credits"] == 3
 
 
+def test_a_first_call_refused_with_402_leaves_an_account_whose_balance_reads(fake: Control, http: httpx.Client) -> None:
+    fake.reset(starting_balance=5)
+    response = http.post("/v1/ai-music-generator", json={"duration": 15, "style": {"prompt": "jazz"}})
+    assert response.status_code == 402
+    assert fake.balance(TOKEN) == 5  # the token's first call was refused for its credits: its account is there
+    assert (fake.account(TOKEN)["charged"], fake.projects()) == (0, [])
+
+
 @pytest.mark.parametrize(
     ("body", "content_type", "message"),
     [

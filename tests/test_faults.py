@@ -51,6 +51,41 @@ def test_a_connection_reset_during_download(fake: Control, client: Client, tmp_p
     assert client.download(client.get(project["id"]), tmp_path)  # type: ignore[arg-type]  # next try works
 
 
+def test_a_faulted_read_of_a_project_is_journalled_about_that_project(fake: Control, client: Client) -> None:
+    project_id = client.create_voice("Hi", "Elon Musk")["id"]
+    fake.add_fault("rate_limit", route="projects.get", times=2)
+    fake.add_fault("timeout", route="projects.get", seconds=0)
+    for _ in range(3):
+        with pytest.raises((MagicHourError, httpx.TransportError)):
+            client.get(project_id)
+    assert fake.journal.polls(project_id) == 3  # the faulted reads are reads of that project
+    assert [c.fault for c in fake.journal.filter(project_id=project_id)][1:] == ["rate_limit", "rate_limit", "timeout"]
+    client.delete(project_id)
+    with pytest.raises(AssertionError, match="1 call"):
+        fake.add_fault("server_error", route="projects.get")
+        with pytest.raises(MagicHourError):
+            client.get(project_id)
+        fake.journal.assert_no_calls_after_delete(project_id)
+
+
+@pytest.mark.parametrize("stall", [None, 5.0])
+def test_a_timeout_longer_than_the_clients_read_timeout_is_its_read_timeout_in_both_modes(
+    fake: Control, base_url: str, stall: float | None
+) -> None:
+    """The same ``pytest.raises`` covers both modes: the client's own read timeout, as on a socket."""
+    fake.add_fault("timeout", route="account.get", **({} if stall is None else {"seconds": stall}))
+    with Client(TOKEN, base_url=base_url, timeout=0.3) as impatient, pytest.raises(httpx.ReadTimeout):
+        impatient.account()
+
+
+def test_a_stall_shorter_than_the_read_timeout_ends_with_the_server_hanging_up_in_both_modes(
+    fake: Control, base_url: str
+) -> None:
+    fake.add_fault("timeout", route="account.get", seconds=0.05)
+    with Client(TOKEN, base_url=base_url, timeout=5) as patient, pytest.raises(httpx.RemoteProtocolError):
+        patient.account()
+
+
 def test_connection_refused(fake: Control, client: Client) -> None:
     fake.add_fault("refused", route="account.get")
     expected = httpx.ConnectError if isinstance(fake, MhMock) else httpx.TransportError

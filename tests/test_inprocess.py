@@ -117,13 +117,19 @@ def anyio_backend():
 """
 
 
+STRICT_INI = "[pytest]\nasyncio_default_fixture_loop_scope = function\nfilterwarnings =\n    error\n"
+"""A downstream project's ini: every warning is an error (Starlette's TestClient on httpx2 warns nothing)."""
+
+INLINE_ARGS = ("-p", "no:randomly", "-W", "ignore::pytest.PytestAssertRewriteWarning")
+"""pytester runs in this process, where mh_mock is already imported (not rewritten: setuptools' editable
+finder loads it); pytest now marks an editable plugin's package for rewriting (pytest#11783), then warns
+that it cannot: a warning of this nested run, not of the downstream project."""
+
+
 def test_the_fake_composes_with_the_users_app_respx_and_pytest_httpx(pytester: pytest.Pytester) -> None:
-    pytester.makeini(  # TestClient on plain httpx, as the report had it (Starlette now prefers httpx2 and says so)
-        "[pytest]\nasyncio_default_fixture_loop_scope = function\nfilterwarnings =\n    error\n"
-        "    ignore:Using `httpx` with `starlette.testclient` is deprecated\n"
-    )
+    pytester.makeini(STRICT_INI)
     pytester.makepyfile(test_downstream=DOWNSTREAM)
-    result = pytester.runpytest("-p", "no:randomly")
+    result = pytester.runpytest(*INLINE_ARGS)
     result.assert_outcomes(passed=DOWNSTREAM.count("\ndef test_") + DOWNSTREAM.count("\nasync def test_"))
 
 

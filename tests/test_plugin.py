@@ -264,3 +264,22 @@ def test_the_factory_says_how_to_get_faker_when_it_is_missing(pytester: pytest.P
     assert "mh_factory makes its data with Faker, an optional dependency: pip install 'mh-mock[factory]'" in str(
         result.stdout
     )
+
+
+def test_a_server_with_an_admin_token_fails_the_test_naming_the_option_that_gives_it(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_locked="def test_locked(mh_mock):\n    pass\n")
+    with LiveServer(admin_token="s3cret") as server:
+        refused = pytester.runpytest("-p", "no:cacheprovider", f"--mh-mock-url={server.url}")
+        refused.assert_outcomes(errors=1)
+        refused.stdout.fnmatch_lines(["*needs the right x-mh-mock-admin-token header*--mh-mock-admin-token*"])
+        given = pytester.runpytest(
+            "-p", "no:cacheprovider", f"--mh-mock-url={server.url}", "--mh-mock-admin-token=s3cret"
+        )
+        given.assert_outcomes(passed=1)
+
+
+def test_the_mh_mock_fixture_says_what_it_is_in_each_mode() -> None:
+    from mh_mock import pytest_plugin
+
+    doc = pytest_plugin.mh_mock.__doc__ or ""
+    assert "in-process fake" in doc and "--mh-mock-url" in doc and "namespace of its own" in doc

@@ -38,11 +38,13 @@ if TYPE_CHECKING:
     from ..engine.engine import Engine
     from ..engine.faults import Fault
 
-__all__ = ["ALL_SURFACES", "JOURNAL_BODY_LIMIT", "Dispatcher", "Request", "Response", "bearer", "unmatched_message"]
+__all__ = ["ADMIN_BODY_LIMIT", "ALL_SURFACES", "JOURNAL_BODY_LIMIT", "Dispatcher", "Request", "Response", "bearer", "unmatched_message"]
 
 logger = logging.getLogger("mh_mock")
 
 ALL_SURFACES = frozenset(Surface)
+ADMIN_BODY_LIMIT = 16 * 1024 * 1024
+"""The largest admin call body (a seed document; the largest seed file read is as large)."""
 JOURNAL_BODY_LIMIT = 8 * 1024
 """Bodies and answers up to this size are kept in the journal (as their JSON text); larger ones as a summary."""
 _JSON = "application/json"
@@ -168,8 +170,11 @@ class Dispatcher:
         return None
 
     def body_limit(self, route: Route | None) -> int:
-        """The largest body ``route`` may be sent (uploads get the upload limit)."""
+        """The largest body ``route`` may be sent: uploads the upload limit, API calls the body limit; admin
+        calls their own (a seed document may be sent, and no option set over the admin API locks it out)."""
         config = self.engine.config
+        if route is not None and route.surface is Surface.ADMIN:
+            return ADMIN_BODY_LIMIT
         return config.max_upload_bytes if route is not None and route.raw_body else config.max_body_bytes
 
     def served(self, surfaces: frozenset[Surface]) -> list[str]:
@@ -190,7 +195,7 @@ class Dispatcher:
         try:
             if early is not None:
                 raise early
-            x.token = bearer(request.authorization)
+            x.token = x.owner = bearer(request.authorization)
             if route.surface is Surface.STORAGE:  # no token: the call is about its owner's upload or project
                 about = params.get("id")
                 x.owner = self.engine.api.owner_of(about, None if about else upload_path(params))
@@ -218,7 +223,7 @@ class Dispatcher:
 
     def _run(self, request: Request, route: Route, x: Exchange) -> tuple[int, Any]:
         if route.surface is Surface.API:
-            x.owner = self.engine.state.check_token(x.token)  # 401 before anything about the body
+            self.engine.state.check_token(x.token)  # 401 before anything about the body
         limit = self.body_limit(route)
         if _size(request.body) > limit:
             raise PayloadTooLarge(_too_large(_size(request.body), limit))
@@ -273,7 +278,7 @@ class Dispatcher:
                 raise Forbidden("The admin API needs the right x-mh-mock-admin-token header")
             if request.method not in ("GET", "HEAD"):
                 _check_json_type(request.headers.get("content-type"), required=True)
-            limit = self.body_limit(None)
+            limit = self.body_limit(route)
             if _size(request.body) > limit:
                 raise PayloadTooLarge(_too_large(_size(request.body), limit))
             x.query_args = coerce_query(request.query, route.query_schema or {})

@@ -45,17 +45,19 @@ class Settings:
     fixture_tests: int  # fixture cost: tests per fixture in the generated file
     fixture_runs: int  # fixture cost: pytest processes
     startup_runs: int  # start-up cost: pytest --co runs per variant
+    held_small: int  # standalone: projects the small fake holds (the flatness rows)
+    held_large: int  # standalone: projects the large fake holds
 
 
 FULL = Settings(
     name="full", reps=15, warm=20, get_n=600,
     sa_runs=5, sa_seconds=10, sa_warmup=2, wrk_threads=1, wrk_connections=16,
-    mem_creates=100_000, fixture_tests=60, fixture_runs=3, startup_runs=9,
+    mem_creates=100_000, fixture_tests=60, fixture_runs=3, startup_runs=9, held_small=1_000, held_large=300_000,
 )  # fmt: skip
 QUICK = Settings(
     name="quick", reps=2, warm=3, get_n=30,
     sa_runs=1, sa_seconds=1, sa_warmup=0, wrk_threads=1, wrk_connections=16,
-    mem_creates=2_000, fixture_tests=5, fixture_runs=1, startup_runs=1,
+    mem_creates=2_000, fixture_tests=5, fixture_runs=1, startup_runs=1, held_small=100, held_large=3_000,
 )  # fmt: skip
 
 

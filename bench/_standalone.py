@@ -72,10 +72,15 @@ def m_rss(stack: str) -> str:
     return f"standalone RSS after load [{stack}]: mh-mock serve vs bare Starlette"
 
 
+def m_held(method: str) -> str:
+    return f"standalone {METHODS[method]} [uvloop+httptools]: throughput, a fake holding few projects vs many"
+
+
 MEASUREMENTS = (
     [m(method, stack, floor) for stack in STACKS for method in METHODS for m in (m_rps, m_p99) for floor in FLOORS]
     + [m_prism(method, stack) for method in METHODS for stack in STACKS]
     + [m_rss(stack) for stack in STACKS]
+    + [m_held(method) for method in METHODS]
 )
 TARGET_RPS, TARGET_P99, TARGET_PRISM = "≥ 0.75x", "≤ 2x", "≥ 3x"
 
@@ -94,8 +99,55 @@ def bench_standalone(s: Settings, table: Table, options: Options) -> None:
     try:
         with started_servers(s, table, options, workdir) as servers:
             measure(s, table, servers)
+        held(s, table, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def held(s: Settings, table: Table, workdir: Path) -> None:
+    """Two fakes, one holding few projects and one many (made by wrk POSTs): their GET and POST
+    throughput, interleaved; flat means the many cost nothing per request (ratio few/many ≤ 1.1)."""
+    script = mh_mock_script()
+    if shutil.which("wrk") is None or script is None or not stacks_installed():
+        for method in METHODS:
+            table.unavailable(m_held(method), "wrk, the console script or uvloop/httptools missing", "≤ 1.1x")
+        return
+    counts = {"few": s.held_small, "many": s.held_large}
+    command = [script, "serve", "--port", "{port}"]
+    fakes = {name: Server(f"fake {name}", "fake", "uvloop+httptools", command, workdir) for name in counts}
+    load = Load(s.wrk_threads, s.wrk_connections)
+    try:
+        for fake in fakes.values():
+            fake.start()
+            fake.wait_ready()
+        for name, fake in fakes.items():
+            progress(f"standalone: filling {fake.key} to {counts[name]:,} projects")
+            while (have := httpx.get(f"{fake.url}/mh-mock-api/state").json()["projects"]) < counts[name]:
+                load.run(fake.url + CREATE_PATH, "POST", max(1, min(30, (counts[name] - have) // 5000)), f"f{have}")
+            with httpx.Client(base_url=fake.url, headers=AUTH, timeout=10) as client:
+                project_id = client.post(CREATE_PATH, content=POST_BODY, headers=JSON_HEADERS).json()["id"]
+                client.post(f"/mh-mock-api/projects/{project_id}/finish", json={})
+            fake.get_path = project_path(project_id)
+        results: dict[tuple[str, str], list[float]] = {}
+        for rep in range(s.sa_runs):
+            for method in METHODS:
+                for name in ("few", "many") if rep % 2 == 0 else ("many", "few"):
+                    fake = fakes[name]
+                    wait_idle(list(fakes.values()))
+                    url = fake.url + (fake.get_path if method == "GET" else CREATE_PATH)
+                    results.setdefault((name, method), []).append(load.run(url, method, s.sa_seconds, f"h{rep}")["rps"])
+        for method in METHODS:
+            few, many = (statistics.median(results[(name, method)]) for name in ("few", "many"))
+            table.add(m_held(method), few, many, rps, "≤ 1.1x", at_most(1.1))
+        sizes = "; ".join(f"{fake.key}: {fake_state(fake)}" for fake in fakes.values())
+        table.note(
+            f"held projects: two `mh-mock serve` processes, filled by wrk POSTs to {s.held_small:,} and "
+            f"{s.held_large:,} projects, then GET and POST runs interleaved as above (the fake column is the few, "
+            f"the floor column the many; RSS {', '.join(f'{k} {mb(v.rss() or 0)}' for k, v in fakes.items())}); {sizes}"
+        )
+    finally:
+        for fake in fakes.values():
+            fake.stop()
 
 
 def unavailable_all(table: Table, names: list[str], reason: str) -> None:

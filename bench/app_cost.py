@@ -28,7 +28,8 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from mh_mock.engine import Engine
-from mh_mock.standalone.app import ServerSettings, create_app, standalone_config
+from mh_mock.standalone.app import create_app, standalone_config
+from mh_mock.standalone.options import ServeOptions
 
 URL = "http://127.0.0.1:8000"
 BODY = json.dumps({"name": "bench", "style": {"prompt": "Hello from the bench.", "voice_name": "Elon Musk"}}).encode()
@@ -75,7 +76,7 @@ async def _round(app: ASGIApp, scopes: Callable[[int], dict[str, Any]], exchange
 
 
 async def main(rounds: int) -> None:
-    fake = create_app(Engine(standalone_config(URL)), ServerSettings(url=URL))
+    fake = create_app(Engine(standalone_config(URL)), ServeOptions(public_url=URL))
     post = _Exchange(BODY)
     await fake(_scope("POST", "/v1/ai-voice-generator", "mhk_bench_get"), post.receive, post.send)
     project = json.loads(post.content)["id"]

@@ -43,6 +43,7 @@ class Encoded(dict[str, Any]):
 
     __slots__ = ("encoded",)
 
-    def __init__(self, value: Mapping[str, Any]) -> None:
+    def __init__(self, value: Mapping[str, Any], encoded: bytes | None = None) -> None:
         super().__init__(value)
-        self.encoded = dump_json(value)
+        self.encoded = dump_json(value) if encoded is None else encoded
+        """``encoded`` given: the caller's encoding of ``value`` (compact JSON, trusted as it is)."""

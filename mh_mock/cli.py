@@ -128,14 +128,17 @@ def serve_flags() -> list[tuple[Declared, str]]:
     from .standalone.options import ServeOptions
 
     profile = standalone_config("http://127.0.0.1:8000")
-    found = [(item, _shown(item.default)) for item in declared(ServeOptions) if item.flag]
+    found = [(item, _shown(item.default, item.spec.shown_default)) for item in declared(ServeOptions) if item.flag]
     for item in declared(Config):
         if item.flag:
-            found.append((item, _shown(getattr(profile, item.name))))
+            value = getattr(profile, item.name)  # serve's own defaults (real time, clock progression)
+            found.append((item, _shown(value, item.spec.shown_default if value is None else None)))
     return found
 
 
-def _shown(value: Any) -> str:
+def _shown(value: Any, documented: str | None = None) -> str:
+    if documented is not None:
+        return documented.replace("`", "")
     if value is None or value == ():
         return "none"
     shown = to_jsonable(value)

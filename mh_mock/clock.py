@@ -82,11 +82,15 @@ class Clock:
         return f"<Clock {mode} at {format_timestamp(self.now())}>"
 
 
-@functools.lru_cache(maxsize=4096)  # a project's timestamps are written on every read of it
 def format_timestamp(when: float) -> str:
     """ISO-8601 UTC with milliseconds, as the API writes them: ``2024-10-19T05:10:19.027Z``."""
     seconds, millis = divmod(round(when * 1000), 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
+    return f"{_second(seconds)}.{millis:03d}Z"
+
+
+@functools.lru_cache(maxsize=4096)  # timestamps come in bursts of the same second (a project's, a run's)
+def _second(seconds: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
 
 
 def parse_timestamp(text: str) -> float:

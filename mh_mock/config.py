@@ -349,7 +349,7 @@ class Config:
     max_body_bytes: int = option(
         1024 * 1024,
         schema={"type": "integer", "minimum": 0, "maximum": 64 << 20},
-        help="Largest JSON body an API or admin call may carry (413 above it).",
+        help="Largest JSON body an API call may carry (413 above it; admin calls have a limit of their own).",
         metavar="BYTES",
         server_hint="start the server with --max-body-bytes",
     )

@@ -187,12 +187,15 @@ class MhMock(Control):
         """In-process every test has its own fake: this fake itself."""
         return self
 
-    def add_webhook(self, url: str | Receiver, secret: str, events: list[str] | None = None) -> WebhookView:
+    def add_webhook(
+        self, url: str | Receiver, secret: str, events: list[str] | None = None, *, token: str | None = None
+    ) -> WebhookView:
         """Register a webhook: a URL (delivered over httpx, so respx routes can receive it) or a
-        Python callable ``receiver(headers, body) -> status``."""
+        Python callable ``receiver(headers, body) -> status``; for ``token``'s projects only, if given."""
         if isinstance(url, str):
-            return super().add_webhook(url, secret, events)
-        return webhook_view(self.engine.webhooks.add(url, secret, events), ())
+            return super().add_webhook(url, secret, events, token=token)
+        shown = () if token is None else (token,)
+        return webhook_view(self.engine.webhooks.add(url, secret, events, token=token), shown)
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         """A plain httpx handler: ``httpx.MockTransport(fake.handler)`` works without respx."""
@@ -262,24 +265,24 @@ class MhMock(Control):
         try:
             while outgoing := self.engine.webhooks.take_due():
                 for attempt in outgoing:
-                    status, error = self._deliver(attempt)
-                    self.engine.webhooks.record(attempt.delivery_id, status, error, attempt.at)
+                    status, error, answer = self._deliver(attempt)
+                    self.engine.webhooks.record(attempt.delivery_id, status, error, attempt.at, answer)
         finally:
             self._delivering.active = False
 
-    def _deliver(self, attempt: Outgoing) -> tuple[int | None, str | None]:
+    def _deliver(self, attempt: Outgoing) -> tuple[int | None, str | None, str | None]:
         endpoint = attempt.endpoint
         try:
             if endpoint.receiver is not None:
-                return int(endpoint.receiver(attempt.headers, attempt.body)), None
+                return int(endpoint.receiver(attempt.headers, attempt.body)), None, None
             if self._webhook_client is None:
                 self._webhook_client = httpx.Client(timeout=self.engine.config.webhook_timeout)
             response = self._webhook_client.post(
                 endpoint.url or "", content=attempt.body, headers=dict(attempt.headers)
             )
-            return response.status_code, None
+            return response.status_code, None, response.content[:1024].decode("utf-8", "replace")
         except Exception as error:  # any failure of the receiver is a failed attempt, retried later
-            return None, f"{type(error).__name__}: {error}"
+            return None, f"{type(error).__name__}: {error}", None
 
 
 class _Serve:
@@ -308,11 +311,16 @@ class _Serve:
         return answer
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
 class _Host:
     """One intercepted host: its URL parts, the path prefix of the fake, and its handlers per library."""
 
     def __init__(self, parts: SplitResult, prefix: str, surfaces: frozenset[Surface], fake: MhMock) -> None:
         self.parts, self.prefix, self._surfaces, self._fake = parts, prefix, surfaces, fake
+        self.port = None if parts.port == _DEFAULT_PORTS.get(parts.scheme) else parts.port
+        """The port to match (None: the scheme's default, which clients leave out of request URLs)."""
         self._serves: dict[str, _Serve] = {}
 
     def serves(self, name: str) -> _Serve:
@@ -330,8 +338,8 @@ class _Host:
     def pattern(self) -> dict[str, Any]:
         """The respx lookups that match this host."""
         pattern: dict[str, Any] = {"scheme": self.parts.scheme, "host": self.parts.hostname}
-        if self.parts.port is not None:
-            pattern["port"] = self.parts.port
+        if self.port is not None:
+            pattern["port"] = self.port
         if self.prefix:
             pattern["path__startswith"] = self.prefix + "/"
         return pattern
@@ -341,7 +349,7 @@ class _Host:
         return (
             url.scheme == self.parts.scheme
             and url.host == self.parts.hostname
-            and (self.parts.port is None or url.port == self.parts.port)
+            and (self.port is None or url.port == self.port)
             and (not self.prefix or url.path.startswith(self.prefix + "/"))
         )
 

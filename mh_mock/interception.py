@@ -147,8 +147,11 @@ class _Httpx2Patch:
 
     @property
     def available(self) -> bool:
-        """True if httpx2 is installed (nothing of it is imported until a fake starts)."""
-        return importlib.util.find_spec("httpx2") is not None
+        """True if httpx2 can be imported (nothing of it is imported until a fake starts)."""
+        try:
+            return importlib.util.find_spec("httpx2") is not None
+        except (ImportError, ValueError):  # blocked by an import hook, or a half-removed module
+            return False
 
     def add(self, fake: Claimant) -> None:
         """Answer for ``fake`` from now on (patching httpx2 for the first fake)."""

@@ -21,7 +21,6 @@ import itertools
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +31,14 @@ from .control.operations import ADMIN_PREFIX, OPERATIONS, Operation
 from .control.remote import Control
 from .fault_kinds import FAULT_KINDS, STALL_LIMIT, FaultSpec
 from .optionspec import Declared, declared
-from .vendor import JOBS, ROUTES, AudioJob
+from .vendor import JOBS, ROUTES
 
 __all__ = ["BLOCKS", "DOCS", "main", "refresh", "stale", "write"]
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 """The pages (in a checkout: ``docs/`` beside the package)."""
 
-_BLOCK = re.compile(r"(<!-- generated: ([\w-]+) -->\n)(.*?)(<!-- /generated -->)", re.S)
+_BLOCK = re.compile(r"^(<!-- generated: ([\w-]+) -->\n)(.*?)^(<!-- /generated -->)", re.S | re.M)
 
 # ---------------------------------------------------------------------------- Markdown
 
@@ -179,6 +178,7 @@ _BOUND_OPTIONS = (
 
 _BOUND_CONSTANTS = (
     ("mh_mock.engine.tokens", "MAX_TOKEN_LENGTH", "characters"),
+    ("mh_mock.routing.dispatch", "ADMIN_BODY_LIMIT", "bytes"),
     ("mh_mock.routing.dispatch", "JOURNAL_BODY_LIMIT", "bytes"),
     ("mh_mock.blob", "HEAD_BYTES", "bytes"),
     ("mh_mock.standalone.sender", "ANSWER_PREFIX", "bytes"),
@@ -304,16 +304,17 @@ def _seen(spec: FaultSpec) -> str:
             shown.append(f"HTTP {status} `{body['code']}`" + "".join(f" with `{h}`" for h in headers))
         return ", or ".join(shown)
     wait = ""
-    if spec.delay is not None:
-        endless = defaults.get(spec.delay) is None
+    if spec.delay is not None and defaults.get(spec.delay) is None:
         wait = (
-            f"stalls until the client's read timeout (at most {STALL_LIMIT:g} s), or `{spec.delay}` seconds, then "
-            if endless
-            else f"waits `{spec.delay}` seconds, then "
+            f"a stall until the client's read timeout (`ReadTimeout`; at most {STALL_LIMIT:g} s); "
+            f"with `{spec.delay}`, after them: "
         )
+    elif spec.delay is not None:
+        wait = f"after `{spec.delay}`: "
     if spec.drops is None:
         return wait + "the engine's answer"
-    return wait + f"the connection is dropped: `{spec.drops[0]}` ({spec.drops[1]})"
+    name, message = spec.drops
+    return wait + f'the connection {"is refused" if spec.refuses else "is dropped"}: `{name}` ("{message}")'
 
 
 def faults_table() -> str:
@@ -330,27 +331,10 @@ def faults_table() -> str:
 # ---------------------------------------------------------------------------- vendor
 
 
-_SAMPLE = 100
-"""Characters of the prompt the jobs table prices and times."""
-
-
-def _sample(job: AudioJob) -> tuple[int, float]:
-    """The charge and seconds of audio of a job with a 100-character prompt and default fields."""
-    arguments = {"prompt": "x" * _SAMPLE, "name": None, **{n: f.default for n, f in job.fields.items()}}
-    config = Config()
-    rate = Fraction(str(config.voice_credit_rate))
-    return job.charge(arguments, rate), job.seconds(arguments, config.speech_chars_per_second)
-
-
-def _rule(function: Callable[..., Any]) -> str:
-    return function.__name__.strip("_").replace("_", " ")
-
-
 def jobs_table() -> str:
     """Every kind of audio job: endpoint, route, contract operation, charge, timing, its own fields."""
     rows = []
     for job in JOBS.values():
-        credits, seconds = _sample(job)
         fields = ", ".join(f"`{name}` (default `{field.default!r}`)" for name, field in job.fields.items())
         rows.append(
             (
@@ -358,20 +342,19 @@ def jobs_table() -> str:
                 f"`POST {job.path}`",
                 f"`{job.operation_id}`",
                 f"`{job.route}`",
-                f"{_rule(job.charge)}: {credits} credits",
-                f"{_rule(job.seconds)}: {seconds:.3g} s",
+                job.priced,
+                job.lasts,
                 f"{job.queued:g} s + {job.rendering:g} s",
                 fields,
             )
         )
-    sample = f"({_SAMPLE}-character prompt)"
     header = (
         "endpoint",
         "route",
         "operationId",
         "route name",
-        f"charge {sample}",
-        f"audio {sample}",
+        "charge",
+        "audio length",
         "timing",
         "fields",
     )
@@ -515,7 +498,7 @@ def refresh(text: str) -> str:
         name = match.group(2)
         if name not in rendered:
             rendered[name] = BLOCKS[name]()
-        return f"{match.group(1)}{rendered[name]}\n{match.group(4)}"
+        return f"{match.group(1)}\n{rendered[name]}\n\n{match.group(4)}"  # blank lines: plain Markdown around
 
     return _BLOCK.sub(render, text)
 

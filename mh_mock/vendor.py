@@ -13,7 +13,6 @@ method. Nothing else names a job.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -105,6 +104,10 @@ class AudioJob:
     seconds: Callable[[Arguments, float], float]
     """Length of the rendered audio, given the arguments and the speech rate (characters per second)."""
     fields: Mapping[str, JobField] = field(default_factory=dict)
+    priced: str = ""
+    """How :attr:`charge` prices a job, in words."""
+    lasts: str = ""
+    """How long its audio is (:attr:`seconds`), in words."""
 
     @property
     def label(self) -> str:
@@ -118,7 +121,7 @@ class AudioJob:
 
 
 def _per_character(arguments: Arguments, rate: Fraction) -> int:
-    return math.ceil(len(arguments["prompt"]) * rate)
+    return -(-len(arguments["prompt"]) * rate.numerator // rate.denominator)  # ceil, in integers
 
 
 def _speech(arguments: Arguments, chars_per_second: float) -> float:
@@ -158,6 +161,8 @@ def _read_music(body: Mapping[str, Any]) -> dict[str, Any]:
 
 
 _TEXT = {"type": "string", "maxLength": 10_000}
+_PER_CHARACTER = "`ceil(characters of the prompt × voice_credit_rate)`"
+_SPEECH = "characters of the prompt ÷ `speech_chars_per_second`, at least 1 s"
 
 JOBS: Mapping[Endpoint, AudioJob] = MappingProxyType(
     {
@@ -175,6 +180,8 @@ JOBS: Mapping[Endpoint, AudioJob] = MappingProxyType(
                 charge=_per_character,
                 seconds=_speech,
                 fields={"voice_name": JobField(_TEXT, "Morgan Freeman", "the voice")},
+                priced=_PER_CHARACTER,
+                lasts=_SPEECH,
             ),
             AudioJob(
                 Endpoint.VOICE_CLONER,
@@ -187,6 +194,8 @@ JOBS: Mapping[Endpoint, AudioJob] = MappingProxyType(
                 read=_read_clone,
                 charge=_per_character,
                 seconds=_speech,
+                priced=_PER_CHARACTER,
+                lasts=_SPEECH,
                 fields={
                     "audio_file_path": JobField(
                         _TEXT, "https://example.com/voice.mp3", "the voice to clone: an api-assets/ path or a URL"
@@ -204,6 +213,8 @@ JOBS: Mapping[Endpoint, AudioJob] = MappingProxyType(
                 read=_read_music,
                 charge=_per_second,
                 seconds=_duration,
+                priced="one credit per second of `duration`",
+                lasts="`duration`",
                 fields={
                     "duration": JobField(
                         {"type": "integer", "minimum": 1, "maximum": MAX_AUDIO_SECONDS},

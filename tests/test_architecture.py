@@ -71,7 +71,9 @@ def test_the_control_client_has_one_typed_method_per_operation() -> None:
         assert f"self._run(ops.{constants[op.name]}" in inspect.getsource(method), op.name  # it runs that operation
         # ... and answers what the operation's function answers (mypy checks the rest)
         answer = op.call.__annotations__["return"]
-        assert method.__annotations__["return"] in (answer, "Journal" if answer == "list[CallView]" else answer), op.name
+        assert method.__annotations__["return"] in (answer, "Journal" if answer == "list[CallView]" else answer), (
+            op.name
+        )
 
 
 # ---------------------------------------------------------------------------- layers

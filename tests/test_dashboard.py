@@ -288,6 +288,79 @@ def test_a_fake_with_many_projects_is_polled_a_page_at_a_time_and_filtered_by_th
     expect(page.locator("#connection")).to_have_text("live")
 
 
+ADMIN_BYTES_PER_POLL = 1_500_000
+"""The most one admin API answer the dashboard polls may weigh, however much the fake holds."""
+
+
+@pytest.mark.slow
+def test_every_list_the_dashboard_polls_is_bounded(fresh: LiveServer, open_page: Any, tmp_path: Path) -> None:
+    """3,000 accounts and 1,500 webhook deliveries: each poll asks for the newest N only, says so, and
+    filters deliveries on the server (the whole lists were 7.2 MB a second and froze the tab)."""
+    expect = _expect()
+    for index in range(3_000):
+        fresh.engine.accounts.add_account(f"mhk_test_crowd_{index:05d}")
+    receiver = Receiver()
+    with ThreadedServer(receiver.app) as target:
+        fresh.add_webhook(f"{target.url}/webhooks/magic-hour", SECRET, ["audio.started", "audio.completed"])
+        newest = ""
+        for _ in range(750):
+            newest = fresh.create_project(TOKEN)["id"]
+        fresh.finish_all()
+        fresh.deliver_webhooks()
+    assert len(fresh.deliveries(limit=100_000)) == 1_500 and fresh.state()["accounts"] == 3_001
+
+    sizes: list[tuple[str, int]] = []
+    page, watch = open_page(fresh.url)
+    page.on("response", lambda r: sizes.append((r.url, len(r.body()))) if "/mh-mock-api/" in r.url else None)
+    accounts = page.locator("#accounts")
+    expect(accounts.locator("#accounts-summary")).to_have_text("Showing the newest 1,000 of 3,001 accounts.")
+    expect(accounts.locator("tbody tr")).to_have_count(1_000)
+    expect(accounts.locator("tbody tr").first).to_contain_text(fresh.accounts(limit=1)[0]["id"])  # newest first
+    deliveries = page.locator("#webhooks")
+    summary = deliveries.locator("#deliveries-summary")
+    expect(summary).to_have_text("The newest 200 deliveries listed (older ones are not loaded).")
+    expect(page.locator("#deliveries-table tbody tr")).to_have_count(200)
+    expect(page.locator("#deliveries-table tbody tr").first).to_contain_text(newest)
+    expect(_row(page, "projects-table", newest)).to_be_visible()
+
+    state = deliveries.get_by_label("State")
+    state.select_option("failed")  # the server filters: none failed
+    expect(deliveries).to_contain_text("No failed deliveries.")
+    expect(page.locator("#deliveries-table")).to_be_hidden()
+    state.select_option("delivered")
+    expect(summary).to_have_text("The newest 200 delivered deliveries listed (older ones are not loaded).")
+    page.wait_for_timeout(2_500)  # a few idle polls
+    _shoot(page, tmp_path, "bounded")
+
+    polled = [urlsplit(r.url) for r in watch.requests if r.method == "GET" and "/mh-mock-api/" in r.url]
+    for path in ("/mh-mock-api/accounts", "/mh-mock-api/webhooks/deliveries", "/mh-mock-api/projects"):
+        queries = [parse_qs(u.query) for u in polled if u.path == path]
+        assert queries, path
+        assert all(1 <= int(q["limit"][0]) <= 1_000 for q in queries), (path, queries)
+    delivery_states = [parse_qs(u.query).get("state") for u in polled if u.path.endswith("/webhooks/deliveries")]
+    assert delivery_states[-1] == ["delivered"] and ["failed"] in delivery_states
+    assert len(sizes) > 20
+    heaviest = max(sizes, key=lambda item: item[1])
+    print("heaviest admin answers:", sorted({(urlsplit(u).path, n) for u, n in sizes}, key=lambda i: -i[1])[:4])
+    assert heaviest[1] < ADMIN_BYTES_PER_POLL, f"{heaviest[0]} answered {heaviest[1]:,} bytes"
+
+
+@pytest.mark.slow
+def test_a_project_without_audio_says_why(fresh: LiveServer, open_page: Any) -> None:
+    expect = _expect()
+    failed, canceled, waiting = (_create(fresh, name=n) for n in ("fails", "is canceled", "waits"))
+    fresh.force(failed, "error", code="processing_timeout")
+    fresh.cancel(canceled)
+    page, _ = open_page(fresh.url)
+    detail = page.locator("#project-detail")
+    for project_id, why in [(failed, "none (the job ended in error)"), (canceled, "none (canceled)"),
+                            (waiting, "none until complete")]:  # fmt: skip
+        expect(_row(page, "projects-table", project_id)).to_be_visible()
+        _row(page, "projects-table", project_id).get_by_role("button", name=project_id, exact=True).click()
+        expect(detail).to_contain_text(project_id)
+        expect(detail.locator("dd", has_text="none")).to_have_text(why)
+
+
 @pytest.mark.slow
 def test_clock_advance_and_progression(fresh: LiveServer, open_page: Any) -> None:
     expect = _expect()

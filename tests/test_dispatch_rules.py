@@ -11,8 +11,7 @@ import pytest
 
 from mh_mock.errors import ConfigError
 from mh_mock.inprocess import MhMock
-from mh_mock.routing.dispatch import ADMIN_BODY_LIMIT
-from mh_mock.routing.dispatch import Request
+from mh_mock.routing.dispatch import ADMIN_BODY_LIMIT, Request, Response
 
 T = "mhk_live_dispatch"
 AUTH = {"authorization": f"Bearer {T}"}
@@ -147,19 +146,24 @@ def _request(fake: MhMock, method: str, path: str, body: bytes = b"", **query: s
     return Request(method, f"{fake.api_url}{path}", path, query, httpx.Headers(AUTH), body, (AUTH["authorization"],))
 
 
+def _refuse_early(fake: MhMock, method: str, path: str, declared: str, **query: str) -> Response | None:
+    request = _request(fake, method, path, **query)
+    return fake.dispatcher.refuse_early(request, fake.dispatcher.match(method, path), declared)
+
+
 def test_a_declared_body_over_the_limit_is_refused_before_it_is_read(fake: MhMock) -> None:
     fake.reset(max_body_bytes=100)
-    refused = fake.dispatcher.refuse_early(_request(fake, "POST", "/v1/ai-voice-generator"), "101")
+    refused = _refuse_early(fake, "POST", "/v1/ai-voice-generator", "101")
     assert refused is not None and refused.status == 413
     assert fake.journal.last.status == 413 and fake.journal.last.handled is False
-    assert fake.dispatcher.refuse_early(_request(fake, "POST", "/v1/ai-voice-generator"), "100") is None
-    assert fake.dispatcher.refuse_early(_request(fake, "POST", "/mh-mock-api/reset"), "101") is None  # admin: later
-    assert fake.dispatcher.refuse_early(_request(fake, "GET", "/nowhere"), "101") is None  # unrouted: later
+    assert _refuse_early(fake, "POST", "/v1/ai-voice-generator", "100") is None
+    assert _refuse_early(fake, "POST", "/mh-mock-api/reset", "101") is None  # admin: later
+    assert _refuse_early(fake, "GET", "/nowhere", "101") is None  # unrouted: later
 
 
 def test_an_upload_to_a_url_that_is_not_valid_is_refused_before_its_body_is_read(fake: MhMock) -> None:
     path = "/api-assets/abc/audio.wav"
-    refused = fake.dispatcher.refuse_early(_request(fake, "PUT", path, **{"auth-value": "forged"}), "10")
+    refused = _refuse_early(fake, "PUT", path, "10", **{"auth-value": "forged"})
     assert refused is not None and refused.status == 404
     assert fake.journal.last.route == "storage.upload"
 
@@ -237,9 +241,9 @@ def test_an_answer_that_cannot_be_encoded_is_a_500_and_is_logged(
 def test_uploads_may_be_as_large_as_the_upload_limit_and_other_bodies_the_body_limit(fake: MhMock) -> None:
     fake.reset(max_body_bytes=100, max_upload_bytes=1000)
     limit = fake.dispatcher.body_limit
-    assert limit(fake.dispatcher.match("PUT", "/api-assets/abc/audio.wav")[0]) == 1000
-    assert limit(fake.dispatcher.match("POST", "/v1/ai-voice-generator")[0]) == 100
-    assert limit(fake.dispatcher.match("GET", "/nowhere")[0]) == 100
+    assert limit(fake.dispatcher.match("PUT", "/api-assets/abc/audio.wav").route) == 1000
+    assert limit(fake.dispatcher.match("POST", "/v1/ai-voice-generator").route) == 100
+    assert limit(fake.dispatcher.match("GET", "/nowhere").route) == 100
 
 
 def test_the_journal_times_a_tenants_call_on_the_tenants_clock(fake: MhMock, http: httpx.Client) -> None:

@@ -432,19 +432,7 @@ print("intercepted httpx without httpx2")
 """
 
 
-@pytest.mark.parametrize(
-    "blocker",
-    [
-        "sys.modules",
-        pytest.param(
-            "meta_path",
-            marks=pytest.mark.xfail(
-                reason="package bug: HTTPX2.available lets importlib.util.find_spec's ModuleNotFoundError out of start()",
-                raises=subprocess.CalledProcessError,
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("blocker", ["sys.modules", "meta_path"])
 def test_without_httpx2_nothing_of_it_is_imported_and_httpx_is_intercepted(blocker: str) -> None:
     script = WITHOUT_HTTPX2.format(blocker=BLOCKERS[blocker])
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120)

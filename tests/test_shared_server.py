@@ -20,7 +20,7 @@ from .serving import serving
 
 pytestmark = pytest.mark.slow
 
-SUITE = '''
+SUITE = """
 import pytest
 from mh_mock.client import MagicHourError
 
@@ -86,7 +86,7 @@ def test_listings_show_this_tests_objects_only(mh_mock, mh_client, mh_factory, m
 def test_the_progression_switch_is_this_tests_own(mh_mock, mh_time):
     mh_time.progression = "clock"
     assert mh_mock.state()["progression"] == "clock" and mh_mock.state()["own_clock"] is True
-'''
+"""
 
 RUNS = [[], [], ["-n", "2"]]
 """Three runs at once: two in one process each, one on two xdist workers."""
@@ -114,15 +114,22 @@ def test_runs_sharing_one_server_pass_and_leave_it_as_it_was(tmp_path: Path) -> 
     with serving() as served:
         before = _server_view(served.url)
         assert before["state"] == {  # a plain server: real time, its own clock untouched by the runs
-            "frozen": False, "progression": "clock", "own_clock": False, "projects": 0, "accounts": 0,
+            "frozen": False,
+            "progression": "clock",
+            "own_clock": False,
+            "projects": 0,
+            "accounts": 0,
             "pending_deliveries": 0,
-        }  # fmt: skip
+        }
         for _ in range(2):
             runs = [
                 subprocess.Popen(
                     [sys.executable, "-m", "pytest", "-q", *quiet, *extra, f"--mh-mock-url={served.url}"],
-                    cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                )  # fmt: skip
+                    cwd=tmp_path,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                )
                 for extra in RUNS
             ]
             outputs = [run.communicate(timeout=300)[0] for run in runs]

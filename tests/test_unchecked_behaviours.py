@@ -142,3 +142,11 @@ def test_no_queueing_at_all_is_a_job_rendering_at_once() -> None:
         ).json()
         project = httpx.get(f"{served.url}/v1/audio-projects/{created['id']}", headers=HEADERS).json()
         assert project["status"] == "rendering"
+
+
+def test_an_api_url_naming_its_schemes_default_port_is_served() -> None:
+    """Clients leave the default port out of request URLs: the fake must not wait for it."""
+    with MhMock(api_url="https://api.example.test:443") as fake:
+        for url in ("https://api.example.test/v1/account", "https://api.example.test:443/v1/account"):
+            assert httpx.get(url, headers=HEADERS).status_code == 200
+        assert len(fake.journal) == 2

@@ -282,9 +282,12 @@ class Control:
 
     # ------------------------------------------------------------------ webhooks
 
-    def add_webhook(self, url: str, secret: str, events: list[str] | None = None) -> WebhookView:
-        """Register a webhook endpoint for ``events`` (default: audio.started, audio.completed, audio.errored)."""
-        return self._run(ops.ADD_WEBHOOK, url=url, secret=secret, **_given(events=events))
+    def add_webhook(
+        self, url: str, secret: str, events: list[str] | None = None, *, token: str | None = None
+    ) -> WebhookView:
+        """Register a webhook endpoint for ``events`` (default: audio.started, audio.completed, audio.errored),
+        for the projects of ``token`` only, if given."""
+        return self._run(ops.ADD_WEBHOOK, url=url, secret=secret, **_given(events=events, token=token))
 
     def webhooks(self) -> list[WebhookView]:
         """Registered webhook endpoints."""

@@ -56,6 +56,8 @@ __all__ = [
 
 
 class HistoryView(TypedDict):
+    """One status a project entered, and when (its namespace's clock)."""
+
     status: str
     at: str
 
@@ -126,6 +128,8 @@ class CallView(TypedDict):
 
 
 class AttemptView(TypedDict):
+    """One delivery attempt: when, the status answered (or the error), the start of the answer."""
+
     at: str
     status: int | None
     error: str | None
@@ -193,6 +197,8 @@ class RuleView(TypedDict, total=False):
 
 
 class RandomView(TypedDict):
+    """The seeded random failure mode: the fraction of jobs that fail, and the codes they fail with."""
+
     ratio: float
     codes: list[str]
 
@@ -205,6 +211,8 @@ class ScenariosView(TypedDict):
 
 
 class SeedView(TypedDict):
+    """A bundled seed a reset can preload."""
+
     name: str
     description: str
 

@@ -7,7 +7,7 @@ whenever the engine is touched, and in poll progression a GET moves its project 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..audio import Wav
@@ -75,9 +75,14 @@ class Api:
         """Create a job of ``endpoint`` (see :data:`mh_mock.vendor.JOBS`) as the vendor's endpoint does:
         charge it and queue it. ``arguments`` are the kind's fields (``voice_name``, ``duration``, …)
         and ``name``; ``outcome`` decides how it ends (else rules, the random mode, its input, the default)."""
-        filled = jobs.arguments_of(endpoint, {"prompt": prompt, **arguments})
+        return self.create_job(token, endpoint, jobs.arguments_of(endpoint, {"prompt": prompt, **arguments}), outcome)
+
+    def create_job(
+        self, token: str | None, endpoint: Endpoint | str, arguments: Mapping[str, Any], outcome: Any = None
+    ) -> Project:
+        """:meth:`create` with every argument of the kind given (as a request body is read)."""
         with self._context.transaction() as state:
-            return jobs.create(state, token, Endpoint(endpoint), filled, outcome)
+            return jobs.create(state, token, Endpoint(endpoint), arguments, outcome)
 
     def get_project(self, token: str | None, project_id: str) -> ProjectBody:
         """``GET /v1/audio-projects/{id}``; in poll progression the read moves the job on."""
@@ -86,8 +91,8 @@ class Api:
     def read_project(self, token: str | None, project_id: str, render: Render[T]) -> T:
         """:meth:`get_project`, answered by ``render`` (see :data:`Render`)."""
         with self._context.transaction() as state:
-            state.settle()
             project = state.owned(token, project_id)
+            state.catch_up(project)
             identity = (project.id, state.generation, project.version, state.download_expiry(project))
             answer = render(identity, lambda: state.project_body(project))
             state.read(project)
@@ -96,8 +101,9 @@ class Api:
     def delete_project(self, token: str | None, project_id: str) -> None:
         """``DELETE /v1/audio-projects/{id}``: irreversible; an unfinished job is canceled first."""
         with self._context.transaction() as state:
-            state.settle()
-            state.disable(state.owned(token, project_id))
+            project = state.owned(token, project_id)
+            state.catch_up(project)
+            state.disable(project)
 
     # ------------------------------------------------------------------ storage
 
@@ -159,8 +165,9 @@ class Api:
     def download(self, project_id: str, filename: str, expires: str | None, signature: str | None) -> Wav:
         """``GET <downloads[].url>``: the rendered WAV, while the URL is valid and the project lives."""
         with self._context.transaction() as state:
-            state.settle()
             project = state.projects.get(project_id)
+            if project is not None:
+                state.catch_up(project)
             valid = (
                 project is not None
                 and filename == OUTPUT_NAME

@@ -239,15 +239,16 @@ class Engine:
 
     # ------------------------------------------------------------------ time
 
-    def tick(self) -> None:
-        """Apply every clock transition that is due, and forget namespaces whose lease ran out
-        (the standalone server calls this ten times a second)."""
+    def tick(self, budget: int | None = None) -> bool:
+        """Apply the clock transitions that are due (``budget``: at most that many), and forget namespaces
+        whose lease ran out (the standalone server calls this ten times a second); True when none is left."""
         with self.transaction() as state:
-            state.settle()
+            settled = state.settle(budget)
             for key in state.expire_tenants():
                 logger.info("mh-mock forgets a namespace: no call for %s s", state.tenants[key].lease)
                 self.accounts.remove_tenant(key)
                 self.journal.forget(key)
+            return settled
 
     def close(self) -> None:
         """Release the state file (a final checkpoint), if there is one."""

@@ -10,6 +10,9 @@ import threading
 __all__ = ["IdFactory", "Signer", "counter_of"]
 
 _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
+_BASE36 = bytes(ord(_ALPHABET[byte % 36]) for byte in range(256))
+"""A byte's character: 24 random bytes become an id at C speed (the first four characters come up a
+little more often than the rest, which a cuid-shaped id does not mind)."""
 
 
 class IdFactory:
@@ -27,7 +30,7 @@ class IdFactory:
         """A fresh id, never returned before by this factory."""
         with self._lock:
             while True:
-                ident = "c" + "".join(self._random.choices(_ALPHABET, k=24))
+                ident = "c" + self._random.randbytes(24).translate(_BASE36).decode("ascii")
                 if ident not in self._issued:
                     self._issued.add(ident)
                     return ident

@@ -103,24 +103,28 @@ def create(state: State, token: str | None, endpoint: Endpoint, arguments: Mappi
     """A new project of ``token`` (charged, queued), made from the job ``arguments`` (defaults filled in)."""
     job = JOBS[endpoint]
     chosen = Outcome.parse(outcome) if outcome is not None else None  # a bad outcome changes nothing
-    state.settle()
+    state.catch_up()
     caller = state.check_token(token)
-    config = state.config_of(caller)
-    derived = CHECKS[endpoint](state, caller, arguments) if endpoint in CHECKS else None
+    tenant = state.tenant(caller)
+    config = tenant.config
+    check = CHECKS.get(endpoint)
+    derived = None if check is None else check(state, caller, arguments)
     charge = job.charge(arguments, config.voice_credit_rate)
-    account = state.account_of(caller)  # a call refused for lack of credits still has an account to refuse
+    # a call refused for lack of credits still has an account to refuse
+    account = state.accounts.get(caller) or state.new_account(caller, config.starting_balance)
     if account.credits < charge:
-        raise InsufficientCredits()
-    now = state.now(account.token)
+        state.settle()  # (only now: a refund that is due may make room)
+        if account.credits < charge:
+            raise InsufficientCredits()
+    now = tenant.clock.now()
     name, prompt = arguments["name"], arguments["prompt"]
     timing = None
     if chosen is None:  # explicit outcomes use up no rule and draw nothing
-        tenant = state.tenant(account.token)
-        scenario, timing = state.scenarios.decide(endpoint, account.token, tenant.key, name, prompt, tenant.random)
+        scenario, timing = state.scenarios.decide(endpoint, caller, tenant.key, name, prompt, tenant.random)
         chosen = scenario or derived
     project = Project(
         id=state.ids.new(),
-        owner=account.token,
+        owner=caller,
         endpoint=endpoint,
         name=name if name is not None else f"{job.label} - {format_timestamp(now)}",
         created_at=now,
@@ -131,6 +135,6 @@ def create(state: State, token: str | None, endpoint: Endpoint, arguments: Mappi
     )
     account.credits -= charge
     account.charged += charge
-    state.changed("accounts", account.token, False)
+    state.changed("accounts", caller, False)
     state.add_project(project)
     return project

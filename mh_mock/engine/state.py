@@ -285,22 +285,54 @@ class State:
             self.touch(project)
             self.schedule(project)
 
-    def settle(self) -> None:
-        """Apply, in time order per clock, every clock transition due by now."""
-        self._settle(self.default)
+    def settle(self, budget: int | None = None) -> bool:
+        """Apply, in time order per clock, the clock transitions due by now (``budget``: at most that many);
+        True if none is left due."""
+        left = self._settle(self.default, budget)
         for tenant in self.tenants.values():
-            self._settle(tenant)
+            if left == 0:
+                return False
+            left = self._settle(tenant, left)
+        return left != 0
 
-    def _settle(self, tenant: Tenant) -> None:
+    def _settle(self, tenant: Tenant, budget: int | None) -> int | None:
+        """Apply ``tenant``'s due transitions; what is left of ``budget`` (0: maybe more are due)."""
         due = tenant.due
         if not due:
-            return
+            return budget
         now = tenant.clock.now()
         while due and due[0][0] <= now:
+            if budget == 0:
+                return 0
             when, _, project_id, step = heapq.heappop(due)
             project = self.projects.get(project_id)
             if project is not None and project.step == step and not project.terminal:
                 self.step(project, when)
+                budget = None if budget is None else budget - 1
+        return budget
+
+    def catch_up(self, project: Project | None = None) -> None:
+        """Bring what a call shows up to date: every due transition while webhooks observe them (their
+        events are due), else only those of ``project`` (a transition nobody observes waits for a look)."""
+        if self.hub.endpoints:
+            self.settle()
+        elif project is not None:
+            self.settle_project(project)
+
+    def settle_project(self, project: Project) -> None:
+        """Apply the transitions of one project that are due by now (what a read of it must show); the
+        others wait for whoever looks at them, or for the ticker."""
+        tenant = self.tenant(project.owner)
+        if tenant.progression is not Progression.CLOCK:
+            return
+        now = tenant.clock.now()
+        while not project.terminal:
+            due = project.status_since + (
+                project.timing.queued if project.status is Status.QUEUED else project.timing.rendering
+            )
+            if due > now:
+                return
+            self.step(project, due)
 
     def read(self, project: Project) -> None:
         """Count a GET of an unfinished project (poll progression moves it on)."""

@@ -18,7 +18,10 @@ from .hub import Attempt, Delivery, Outgoing, WebhookEndpoint
 if TYPE_CHECKING:
     from .context import Context
 
-__all__ = ["Webhooks"]
+__all__ = ["ANSWER_KEPT", "Webhooks"]
+
+ANSWER_KEPT = 256
+"""Characters of a receiver's answer an attempt keeps (what the delivery log shows)."""
 
 
 class Webhooks:
@@ -85,5 +88,6 @@ class Webhooks:
         self, delivery_id: str, status: int | None, error: str | None, at: float, answer: str | None = None
     ) -> None:
         """The result of one attempt from :meth:`take_due` (``answer``: the start of the receiver's answer)."""
+        kept = None if answer is None else answer[:ANSWER_KEPT]
         with self._context.transaction() as state:
-            state.hub.record(delivery_id, Attempt(at, status, error, answer))
+            state.hub.record(delivery_id, Attempt(at, status, error, kept))

@@ -8,8 +8,6 @@ answered with bytes already made. The engine tells the identity; the cache is th
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 
 from .._json import Encoded
@@ -20,30 +18,21 @@ __all__ = ["AnswerCache"]
 
 
 class AnswerCache:
-    """The encoded GET bodies of the ``size`` projects read most recently."""
+    """The encoded GET bodies of about ``size`` projects read lately (the engine calls :meth:`render`
+    under its lock, so the cache needs none of its own)."""
 
     def __init__(self, size: int = 1024) -> None:
         self._size = size
-        self._answers: OrderedDict[str, tuple[Identity, Encoded]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._answers: dict[str, tuple[Identity, Encoded]] = {}
 
     def render(self, identity: Identity, build: Callable[[], ProjectBody]) -> Encoded:
         """The encoded body of ``identity``, built (and kept) unless it is kept already."""
-        project_id = identity[0]
-        with self._lock:
-            kept = self._answers.get(project_id)
-            if kept is not None and kept[0] == identity:
-                self._answers.move_to_end(project_id)
-                return kept[1]
+        answers = self._answers
+        kept = answers.get(identity[0])
+        if kept is not None and kept[0] == identity:
+            return kept[1]
         answer = Encoded(build())
-        with self._lock:
-            self._answers[project_id] = (identity, answer)
-            self._answers.move_to_end(project_id)
-            if len(self._answers) > self._size:
-                self._answers.popitem(last=False)
+        answers[identity[0]] = (identity, answer)
+        if len(answers) > self._size:
+            del answers[next(iter(answers))]  # the first one kept
         return answer
-
-    def clear(self) -> None:
-        """Forget every kept answer (a reset: versions start again)."""
-        with self._lock:
-            self._answers.clear()

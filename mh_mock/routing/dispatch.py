@@ -38,7 +38,17 @@ if TYPE_CHECKING:
     from ..engine.engine import Engine
     from ..engine.faults import Fault
 
-__all__ = ["ADMIN_BODY_LIMIT", "ALL_SURFACES", "JOURNAL_BODY_LIMIT", "Dispatcher", "Request", "Response", "bearer", "unmatched_message"]
+__all__ = [
+    "ADMIN_BODY_LIMIT",
+    "ALL_SURFACES",
+    "JOURNAL_BODY_LIMIT",
+    "Dispatcher",
+    "Match",
+    "Request",
+    "Response",
+    "bearer",
+    "unmatched_message",
+]
 
 logger = logging.getLogger("mh_mock")
 
@@ -78,6 +88,15 @@ class Response:
     """A fault the adapter must act out: delay, drop, refuse or stall the connection."""
     audio: Wav | None = None
     """Rendered audio to stream as the body (``content`` is empty then)."""
+
+
+@dataclass(slots=True)
+class Match:
+    """What a method and path match: the route (None: none), its path parameters, the methods the path allows."""
+
+    route: Route | None
+    params: dict[str, str]
+    allowed: list[str]
 
 
 def unmatched_message(method: str, url: str, served: Iterable[str]) -> str:
@@ -136,27 +155,46 @@ class Dispatcher:
 
     # ------------------------------------------------------------------ entry points
 
-    def handle(self, request: Request, surfaces: frozenset[Surface] = ALL_SURFACES) -> Response:
-        """Answer ``request``; only routes of ``surfaces`` are served (a host serves some)."""
-        route, params, allowed = self.match(request.method, request.path, surfaces)
+    def handle(
+        self, request: Request, surfaces: frozenset[Surface] = ALL_SURFACES, matched: Match | None = None
+    ) -> Response:
+        """Answer ``request``; only routes of ``surfaces`` are served (a host serves some). ``matched``:
+        what :meth:`match` said of it, if the adapter asked already."""
+        if matched is None:
+            matched = self.match(request.method, request.path, surfaces)
+        route = matched.route
         if route is None:
-            return self._unrouted(request, allowed, surfaces)
+            return self._unrouted(request, matched.allowed, surfaces)
         if route.surface is Surface.ADMIN:
-            return self._admin(request, route, params)
-        return self._api(request, route, params)
+            return self._admin(request, route, matched.params)
+        return self._api(request, route, matched.params)
 
-    def match(
-        self, method: str, path: str, surfaces: frozenset[Surface] = ALL_SURFACES
-    ) -> tuple[Route | None, dict[str, str], list[str]]:
+    def match(self, method: str, path: str, surfaces: frozenset[Surface] = ALL_SURFACES) -> Match:
         """The route for ``method path`` (or None), its path parameters, and the methods the path allows."""
         methods, params = self.table.lookup(path)
-        served = {m: r for m, r in (methods or {}).items() if r.surface in surfaces}
-        return served.get(method), params, sorted(served)
+        if methods is None:
+            return Match(None, params, [])
+        route = methods.get(method)
+        if route is not None and route.surface in surfaces:
+            return Match(route, params, [])
+        served = sorted(m for m, r in methods.items() if r.surface in surfaces)
+        return Match(None, params, served)
 
-    def refuse_early(self, request: Request, declared_length: str | None) -> Response | None:
+    def needs_early_look(self, matched: Match, declared_length: str | None) -> bool:
+        """Whether a request may be refused before its body is read (then ask :meth:`refuse_early`)."""
+        route = matched.route
+        if route is None or route.surface is Surface.ADMIN:
+            return False
+        if route.raw_body:
+            return True
+        return (
+            declared_length is not None and declared_length.isdigit() and int(declared_length) > self.body_limit(route)
+        )
+
+    def refuse_early(self, request: Request, matched: Match, declared_length: str | None) -> Response | None:
         """The answer to a request that can be refused before its body is read (the ASGI adapter
         asks): a declared body over the limit (413), or an upload to a URL that is not valid."""
-        route, params, _ = self.match(request.method, request.path)
+        route, params = matched.route, matched.params
         if route is None or route.surface is Surface.ADMIN:
             return None
         limit = self.body_limit(route)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
+from .._json import Encoded
 from ..vendor import JOBS, ROUTES, AudioJob, RouteName
 from ..vocabulary import StrEnum
 from .answers import AnswerCache
@@ -142,9 +143,10 @@ def upload_path(params: Mapping[str, str]) -> str:
 
 def _creator(job: AudioJob) -> Handler:
     def create(x: Exchange) -> Result:
-        project = x.engine.api.create(x.token, job.endpoint, **job.read(x.body))
+        project = x.engine.api.create_job(x.token, job.endpoint, job.read(x.body))
         x.project_id = project.id
-        return 200, {"id": project.id, "credits_charged": project.charge}
+        answer = {"id": project.id, "credits_charged": project.charge}  # (an id is [0-9a-z]: no escaping)
+        return 200, Encoded(answer, b'{"id":"%s","credits_charged":%d}' % (project.id.encode(), project.charge))
 
     return create
 

@@ -45,7 +45,7 @@ from ..engine.faults import Fault
 from ..engine.seeds import SeedPolicy
 from ..errors import PayloadTooLarge
 from ..fault_kinds import STALL_LIMIT
-from ..routing.dispatch import Dispatcher, Request
+from ..routing.dispatch import ALL_SURFACES, Dispatcher, Request
 from ..routing.openapi import served_document
 from ..vocabulary import Progression
 from .guard import HostGuard
@@ -58,6 +58,9 @@ logger = logging.getLogger("mh_mock")
 
 TICK_SECONDS = 0.1
 """How often the server applies due transitions and sends due webhooks."""
+
+TICK_BATCH = 256
+"""Transitions one step of the ticker applies at most (about a millisecond) before requests go on."""
 
 _T = TypeVar("_T")
 
@@ -128,13 +131,16 @@ class FakeApp:
         query = scope["query_string"]
         url = f"{scope['scheme']}://{headers.get('host', '')}{path}" + (f"?{query.decode('latin-1')}" if query else "")
         request = Request(method, url, path, QueryParams(query) if query else {}, headers, b"", headers.authorization)
+        matched = self.dispatcher.match(method, path)
+        route = matched.route
         if "content-length" in headers or "transfer-encoding" in headers:
             # refused before it is read: a declared size over the limit, an upload URL that is not valid
-            early = await self._run(self.dispatcher.refuse_early, request, headers.get("content-length"), heavy=False)
-            if early is not None:
-                await _respond(send, early.status, early.content, early.headers)
-                return
-            route, _, _ = self.dispatcher.match(method, path)
+            declared = headers.get("content-length")
+            if self.dispatcher.needs_early_look(matched, declared):
+                early = await self._run(self.dispatcher.refuse_early, request, matched, declared, heavy=False)
+                if early is not None:
+                    await _respond(send, early.status, early.content, early.headers)
+                    return
             try:
                 body = await _read_body(
                     receive, self.dispatcher.body_limit(route), route is not None and route.raw_body
@@ -150,6 +156,8 @@ class FakeApp:
         answer = await self._run(
             self.dispatcher.handle,
             request,
+            ALL_SURFACES,
+            matched,
             heavy=admin or size > _INLINE_BODY,
             limiter=self._admin_threads() if admin else None,
         )
@@ -179,6 +187,17 @@ class FakeApp:
         finally:
             lock.release()
 
+    def _tick_here(self) -> bool:
+        """One batch of due transitions, on the event loop (no thread to hand over to, and no lock to wait
+        for: a busy engine is ticked next time); True when nothing is left due."""
+        lock = self.engine.lock
+        if not lock.acquire(blocking=False):
+            return True
+        try:
+            return self.engine.tick(TICK_BATCH)
+        finally:
+            lock.release()
+
     def _admin_threads(self) -> anyio.CapacityLimiter:
         """Admin calls get worker threads of their own: one may wait for webhook deliveries for seconds
         (``POST /mh-mock-api/webhooks/deliver``), and a crowd of those must not starve API calls."""
@@ -197,7 +216,11 @@ class FakeApp:
         async def tick() -> None:
             while True:
                 try:
-                    await anyio.to_thread.run_sync(self.engine.tick)
+                    if self.engine.persistent:  # a tick may commit to the state file: off the loop
+                        await anyio.to_thread.run_sync(self.engine.tick)
+                    else:
+                        while not self._tick_here():
+                            await asyncio.sleep(0)  # a batch at a time, requests served between them
                     await self.sender.pump()
                 except Exception:  # keep ticking: one failed delivery or save must not stop time
                     logger.exception("mh-mock ticker failed")

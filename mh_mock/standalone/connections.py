@@ -191,7 +191,8 @@ class _Guard(asyncio.Protocol):
 
     def _enter(self, phase: _Phase) -> None:
         self._phase = phase
-        self._since = self.loop.time()
+        if phase is not _Phase.BUSY:  # (a busy connection is neither timed nor evicted: no clock to read)
+            self._since = self.loop.time()
         self._rank()
         if phase is not _Phase.BUSY:
             connections = self.connections

@@ -3,12 +3,19 @@
 import {fill, h, nextId, syncChildren} from "./dom.js";
 import {fieldFor, operationForm} from "./forms.js";
 
+// The page loads the newest FETCH_LIMIT accounts (the server cuts the list), so a fake holding
+// 30,000 accounts costs a poll no more than one holding 1,000.
+const FETCH_LIMIT = 1000;
+
+const count = (n) => n.toLocaleString("en");
+
 export function accountsSection(ctx, root) {
   const {admin, ops} = ctx;
   const rows = h("tbody");
   const empty = h("p", {class: "muted"}, "No accounts yet: a token gets one on its first call.");
+  const summary = h("p", {class: "muted small", id: "accounts-summary", "aria-live": "polite"});
   const table = h("table", {class: "data compact"},
-    h("caption", {class: "sr-only"}, "Accounts"),
+    h("caption", {class: "sr-only"}, "Accounts, newest first"),
     h("thead", null, h("tr", null,
       h("th", {scope: "col"}, "Token"), h("th", {scope: "col"}, "Tier"),
       h("th", {scope: "col", class: "num"}, "Credits"), h("th", {scope: "col", class: "num"}, "Charged"),
@@ -53,13 +60,25 @@ export function accountsSection(ctx, root) {
   });
 
   fill(root,
-    h("div", {class: "scroll short"}, table), empty,
+    summary, h("div", {class: "scroll short"}, table), empty,
     h("h3", null, "Set a balance"), setForm,
     h("details", {class: "more-block"}, h("summary", null, "Add an account"), add.form));
 
   let lastIds = "";
   return {
-    render({accounts}) {
+    /** The newest accounts, for the next poll. */
+    load() {
+      return admin.get("/accounts", {limit: FETCH_LIMIT});
+    },
+
+    render({accounts: oldestFirst, state}) {
+      const accounts = [...oldestFirst].reverse(); // newest first
+      const total = Math.max(state ? state.accounts : 0, accounts.length);
+      const text = accounts.length < total
+        ? `Showing the newest ${count(accounts.length)} of ${count(total)} accounts.`
+        : total > 1 ? `${count(total)} accounts.` : "";
+      if (summary.textContent !== text) summary.textContent = text;
+      summary.hidden = !text;
       empty.hidden = accounts.length > 0;
       table.hidden = accounts.length === 0;
       syncChildren(rows, accounts, (a) => a.id, (a) => JSON.stringify(a), (a) =>

@@ -117,9 +117,10 @@ async function poll() {
   clearTimeout(timer);
   try {
     const {admin} = ctx;
+    // every list that can grow without bound comes a page at a time (the newest N, filtered on the server)
     const [state, projects, accounts, scenarios, faults, webhooks, deliveries] = await Promise.all([
-      admin.get("/state"), sections.projects.load(), admin.get("/accounts"), admin.get("/scenarios"),
-      admin.get("/faults"), admin.get("/webhooks"), admin.get("/webhooks/deliveries"),
+      admin.get("/state"), sections.projects.load(), sections.accounts.load(), admin.get("/scenarios"),
+      admin.get("/faults"), admin.get("/webhooks"), sections.webhooks.load(),
     ]);
     Object.assign(ctx.data, {state, projects, accounts, scenarios, faults, webhooks, deliveries});
     for (const section of sections) section.render(ctx.data);
@@ -162,16 +163,17 @@ async function start() {
     for (const op of operations) ctx.ops[op.name] = op;
     const journal = journalSection(ctx, $("journal-body"));
     const projects = projectsSection(ctx, $("projects-body"));
+    const accounts = accountsSection(ctx, $("accounts-body"));
+    const webhooks = webhooksSection(ctx, $("webhooks-body"));
     sections = [
       clockSection(ctx, $("clock-body"), {now: $("top-now"), badges: $("top-badges")}),
-      accountsSection(ctx, $("accounts-body")),
+      accounts,
       resetSection(ctx, $("reset-body"), () => journal.restart()),
       projects,
       simulationSection(ctx, $("simulation-body")),
-      webhooksSection(ctx, $("webhooks-body")),
+      webhooks,
     ];
-    sections.journal = journal;
-    sections.projects = projects;
+    Object.assign(sections, {journal, projects, accounts, webhooks});
   }
   poll();
 }

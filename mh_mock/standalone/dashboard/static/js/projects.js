@@ -13,6 +13,15 @@ const TERMINAL = new Set(["complete", "error", "canceled"]);
 const isDeleted = (p) => p.enabled === false;
 const isTerminal = (p) => TERMINAL.has(p.status);
 
+/** Why a project has no download: the truth for each status (only a complete job has audio). */
+function noDownload(p) {
+  if (isDeleted(p)) return "gone (deleted)";
+  if (p.status === "error") return "none (the job ended in error)";
+  if (p.status === "canceled") return "none (canceled)";
+  if (p.status === "complete") return "none";
+  return "none until complete";
+}
+
 export function projectsSection(ctx, root) {
   const {admin, ops} = ctx;
   let selectedId = null;
@@ -164,7 +173,7 @@ export function projectsSection(ctx, root) {
       h("dt", null, "Credits charged"), h("dd", null, String(p.credits_charged)),
       h("dt", null, "Timeline"), h("dd", null, h("ol", {class: "plain"}, (p.history || []).map((s) => h("li", null, badge(s.status), " ", h("span", {class: "mono small"}, s.at))))),
       p.error ? [h("dt", null, "Error"), h("dd", null, h("span", {class: "mono"}, p.error.code || ""), " ", p.error.message || "")] : null,
-      h("dt", null, "Download"), h("dd", null, download ? [h("span", {class: "mono small break"}, download.url), h("div", {class: "muted small"}, `expires ${download.expires_at}`)] : h("span", {class: "muted"}, isDeleted(p) ? "gone (deleted)" : "none until complete"))));
+      h("dt", null, "Download"), h("dd", null, download ? [h("span", {class: "mono small break"}, download.url), h("div", {class: "muted small"}, `expires ${download.expires_at}`)] : h("span", {class: "muted"}, noDownload(p)))));
   }
 
   /** The query of the next poll: the filters the server applies, and the page's size. */
@@ -202,8 +211,10 @@ export function projectsSection(ctx, root) {
     if (accountKey !== lastAccounts) {
       lastAccounts = accountKey;
       const chosen = accountFilter.value;
-      fill(accountFilter, h("option", {value: ""}, "All accounts"), accounts.map((a) => h("option", {value: a.id}, `${a.token} (${a.id})`)));
-      accountFilter.value = accounts.some((a) => a.id === chosen) ? chosen : "";
+      // the accounts listed are the newest ones: an older account chosen stays chosen (a reset drops it, see load())
+      const kept = chosen && !accounts.some((a) => a.id === chosen) ? h("option", {value: chosen}, chosen) : null;
+      fill(accountFilter, h("option", {value: ""}, "All accounts"), kept, accounts.map((a) => h("option", {value: a.id}, `${a.token} (${a.id})`)));
+      accountFilter.value = chosen;
     }
     const matching = filtered(projects).reverse(); // newest first
     shown = matching.slice(0, MAX_ROWS);

@@ -1,7 +1,11 @@
-// Webhooks: endpoints (add, remove) and every delivery with its attempts; redeliver one.
+// Webhooks: endpoints (add, remove) and the newest deliveries with their attempts; redeliver one.
 
-import {badge, fill, h, httpKind, jsonBlock, syncChildren, timeOf} from "./dom.js";
+import {badge, fill, h, httpKind, jsonBlock, nextId, syncChildren, timeOf} from "./dom.js";
 import {operationForm} from "./forms.js";
+
+// The page loads the newest FETCH_LIMIT deliveries in the state chosen (the server filters and
+// cuts the list): a fake that sent 10,000 webhooks costs a poll no more than one that sent 200.
+const FETCH_LIMIT = 200;
 
 /** "127.0.0.1:9000/webhooks/magic-hour" (the scheme says nothing; the whole URL is the title). */
 function shortUrl(url) {
@@ -21,7 +25,15 @@ export function webhooksSection(ctx, root) {
   });
 
   const rows = h("tbody");
-  const noDeliveries = h("p", {class: "muted small"}, "No deliveries yet: they appear when a project starts, completes or fails.");
+  const noDeliveries = h("p", {class: "muted small"});
+  const stateId = nextId("deliveries-state");
+  const stateFilter = h("select", {id: stateId},
+    h("option", {value: ""}, "All states"),
+    ((ops.deliveries.query.state || {}).enum || []).map((s) => h("option", {value: s}, s)));
+  stateFilter.addEventListener("change", () => ctx.refresh());
+  const summary = h("p", {class: "muted small", id: "deliveries-summary", "aria-live": "polite"});
+  const filters = h("div", {class: "filters", role: "search", "aria-label": "Filter deliveries"},
+    h("div", {class: "field"}, h("label", {for: stateId}, "State"), stateFilter), summary);
   const table = h("table", {class: "data", id: "deliveries-table"},
     h("caption", {class: "sr-only"}, "Webhook deliveries, newest first"),
     h("thead", null, h("tr", null,
@@ -35,7 +47,7 @@ export function webhooksSection(ctx, root) {
     h("h3", null, "Endpoints"), endpoints, noEndpoints,
     h("details", {class: "more-block"}, h("summary", null, "Add an endpoint"), add.form),
     h("div", {class: "heading-row"}, h("h3", null, "Deliveries"), deliverNow),
-    h("div", {class: "scroll tall"}, table), noDeliveries);
+    filters, h("div", {class: "scroll tall"}, table), noDeliveries);
 
   function renderDelivery(d) {
     const endpoint = endpointsById.get(d.endpoint_id);
@@ -58,7 +70,24 @@ export function webhooksSection(ctx, root) {
       h("td", {class: "row-actions"}, redeliver));
   }
 
+  /** The query of the next poll: the newest deliveries, in the state chosen. */
+  function query() {
+    return {limit: FETCH_LIMIT, state: stateFilter.value};
+  }
+
+  function describe(shown, state) {
+    const which = state ? `${state} ` : "";
+    if (!shown) return "";
+    const listed = `${shown} ${which}deliver${shown === 1 ? "y" : "ies"}`;
+    return shown >= FETCH_LIMIT ? `The newest ${FETCH_LIMIT} ${which}deliveries listed (older ones are not loaded).` : `${listed}.`;
+  }
+
   return {
+    /** The newest deliveries, for the next poll. */
+    load() {
+      return admin.get("/webhooks/deliveries", query());
+    },
+
     render({webhooks, deliveries}) {
       const urls = JSON.stringify(webhooks.map((w) => [w.id, w.url]));
       endpointsById = new Map(webhooks.map((w) => [w.id, w]));
@@ -70,6 +99,11 @@ export function webhooksSection(ctx, root) {
           h("div", {class: "mono break"}, w.url),
           h("div", {class: "muted small"}, `events: ${w.events.join(", ")}`, w.token ? ` · token ${w.token}` : "", " · secret ", h("span", {class: "mono"}, w.secret))), remove);
       });
+      const state = stateFilter.value;
+      const text = describe(deliveries.length, state);
+      if (summary.textContent !== text) summary.textContent = text;
+      const none = state ? `No ${state} deliveries.` : "No deliveries yet: they appear when a project starts, completes or fails.";
+      if (noDeliveries.textContent !== none) noDeliveries.textContent = none;
       noDeliveries.hidden = deliveries.length > 0;
       table.hidden = deliveries.length === 0;
       const newestFirst = [...deliveries].sort((a, b) => b.seq - a.seq);

@@ -161,7 +161,7 @@ def _read_music(body: Mapping[str, Any]) -> dict[str, Any]:
 
 
 _TEXT = {"type": "string", "maxLength": 10_000}
-_PER_CHARACTER = "`ceil(characters of the prompt × voice_credit_rate)`"
+_PER_CHARACTER = "`ceil(characters of the prompt * voice_credit_rate)`"
 _SPEECH = "characters of the prompt ÷ `speech_chars_per_second`, at least 1 s"
 
 JOBS: Mapping[Endpoint, AudioJob] = MappingProxyType(

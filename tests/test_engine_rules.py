@@ -263,6 +263,39 @@ def test_an_unsubscribed_listener_hears_nothing_more() -> None:
     assert seen == ["queued"]
 
 
+def _due_job(engine: Engine) -> str:
+    """A voice job whose every transition is due: the clock moved on by an hour without anyone looking."""
+    project_id = _voice(engine)
+    engine.clock.advance(3600)
+    return project_id
+
+
+def test_the_ticker_leaves_a_transition_nobody_observes_to_the_next_look_and_the_look_sees_it_done() -> None:
+    engine = _engine(progression="clock")
+    project_id = _due_job(engine)
+    engine.tick()
+    assert engine.state.projects[project_id].status == "queued"  # no work for the ticker: nobody watches
+    assert engine.api.get_project(T, project_id)["status"] == "complete"  # a look applies what was due
+    other = _due_job(engine)
+    assert {p.id: p.status for p in engine.controls.projects()}[other] == "complete"  # a listing too
+
+
+def test_the_ticker_applies_each_transition_when_due_for_a_subscriber_and_for_webhooks() -> None:
+    engine = _engine(progression="clock")
+    heard: list[str] = []
+    engine.subscribe(lambda project, transition: heard.append(transition.status))
+    _due_job(engine)
+    engine.tick()
+    assert heard == ["queued", "rendering", "complete"]
+
+    engine = _engine(progression="clock")
+    engine.webhooks.add("http://127.0.0.1:9/hook", "whsec_test")
+    project_id = _due_job(engine)
+    engine.tick()
+    assert engine.state.projects[project_id].status == "complete"
+    assert [d.event for d in engine.webhooks.deliveries()] == ["audio.started", "audio.completed"]
+
+
 def test_unseeded_fakes_render_different_audio_for_the_same_project_id() -> None:
     from mh_mock.vendor import Endpoint
 

@@ -49,11 +49,24 @@ class TransitionStream:
 
     def __init__(self) -> None:
         self._listeners: list[TransitionListener] = []
+        self._watchers = 0
 
-    def subscribe(self, listener: TransitionListener) -> Callable[[], None]:
-        """Call ``listener(project, transition)`` on every status change; returns the unsubscriber."""
+    def subscribe(self, listener: TransitionListener, *, watching: bool = True) -> Callable[[], None]:
+        """Call ``listener(project, transition)`` on every status change; returns the unsubscriber.
+        ``watching``: the listener wants each transition when it is due (the engine's own bookkeeping
+        does not: it is told of a transition whenever it is applied)."""
         self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
+        self._watchers += watching
+
+        def unsubscribe() -> None:
+            self._listeners.remove(listener)
+            self._watchers -= watching
+
+        return unsubscribe
+
+    def watched(self) -> bool:
+        """Whether a listener wants transitions when they are due."""
+        return self._watchers > 0
 
     def publish(self, project: Project, transition: Transition) -> None:
         for listener in tuple(self._listeners):
@@ -98,16 +111,16 @@ class Engine:
         self.webhooks = Webhooks(self)
         self.journal = Journal(self.base_config.journal_limit)
         self._clock = clock
-        self._depth = threading.local()
+        self._transaction = _Transaction(self)
         self._broken: str | None = None
         self._saver: Saver | None = None
         self._generations = 0
-        self.transitions.subscribe(self._queue_webhooks)
+        self.transitions.subscribe(self._queue_webhooks, watching=False)  # (webhooks count as observers themselves)
         if store is not None:
             from .persistence import Saver
 
             self._saver = Saver(store)
-            self.transitions.subscribe(self._saver.on_transition)
+            self.transitions.subscribe(self._saver.on_transition, watching=False)
             if not store.is_empty():
                 self._adopt(self._saver.load(self.base_config, self._changed))
                 return
@@ -134,20 +147,9 @@ class Engine:
         """The fake's clock (or that of ``token``'s namespace), in epoch seconds."""
         return self.state.now(token)
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[State]:
+    def transaction(self) -> _Transaction:
         """Hold the engine for one operation; the outermost one commits (or rolls back and refuses)."""
-        with self.lock:
-            if self._broken is not None:
-                raise Unavailable(self._broken)
-            depth = getattr(self._depth, "value", 0)
-            self._depth.value = depth + 1
-            try:
-                yield self.state
-            finally:
-                self._depth.value = depth
-                if depth == 0 and self._saver is not None:
-                    self._commit(self._saver)
+        return self._transaction
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[State]:
@@ -229,6 +231,7 @@ class Engine:
         self._generations += 1
         state.generation = self._generations
         state.publish = self.transitions.publish
+        state.watched = self.transitions.watched
         self.state = state
 
     def _install(self, state: State) -> None:
@@ -240,10 +243,12 @@ class Engine:
     # ------------------------------------------------------------------ time
 
     def tick(self, budget: int | None = None) -> bool:
-        """Apply the clock transitions that are due (``budget``: at most that many), and forget namespaces
-        whose lease ran out (the standalone server calls this ten times a second); True when none is left."""
+        """Apply the clock transitions that are due (``budget``: at most that many) if anyone observes them
+        as they happen (webhooks, subscribers; otherwise each waits for a call that looks at it), and forget
+        namespaces whose lease ran out (the standalone server calls this ten times a second); True when none
+        is left."""
         with self.transaction() as state:
-            settled = state.settle(budget)
+            settled = state.settle(budget) if state.observed() else True
             for key in state.expire_tenants():
                 logger.info("mh-mock forgets a namespace: no call for %s s", state.tenants[key].lease)
                 self.accounts.remove_tenant(key)
@@ -259,3 +264,31 @@ class Engine:
     def describe_options(self) -> Mapping[str, Any]:
         """The options in force, as JSON."""
         return self.config.to_json()
+
+
+class _Transaction:
+    """:meth:`Engine.transaction`: one per engine, reentrant (its depth changes only under the engine's lock)."""
+
+    __slots__ = ("_depth", "_engine")
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._depth = 0
+
+    def __enter__(self) -> State:
+        engine = self._engine
+        engine.lock.acquire()
+        if engine._broken is not None:
+            engine.lock.release()
+            raise Unavailable(engine._broken)
+        self._depth += 1
+        return engine.state
+
+    def __exit__(self, *_: object) -> None:
+        engine = self._engine
+        try:
+            self._depth -= 1
+            if self._depth == 0 and engine._saver is not None:
+                engine._commit(engine._saver)
+        finally:
+            engine.lock.release()

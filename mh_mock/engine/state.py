@@ -82,6 +82,8 @@ class State:
         self._changed = changed
         self.publish: TransitionListener = lambda project, transition: None
         """Where transitions go (the engine's stream once this state is live)."""
+        self.watched: Callable[[], bool] = lambda: False
+        """Whether someone subscribed to that stream (the engine's answer once this state is live)."""
         self.restarts = 0
         """How often this state was loaded back from a state file (seeded ids continue on a new stream)."""
         self.seed_options: dict[str, Any] = {}
@@ -311,10 +313,15 @@ class State:
                 budget = None if budget is None else budget - 1
         return budget
 
+    def observed(self) -> bool:
+        """Whether transitions are observed as they happen (webhook endpoints, or subscribers to the engine's
+        stream): then each is applied when due, in order; otherwise it waits until someone looks."""
+        return bool(self.hub.endpoints) or self.watched()
+
     def catch_up(self, project: Project | None = None) -> None:
-        """Bring what a call shows up to date: every due transition while webhooks observe them (their
-        events are due), else only those of ``project`` (a transition nobody observes waits for a look)."""
-        if self.hub.endpoints:
+        """Bring what a call shows up to date: every due transition while transitions are :meth:`observed`,
+        else only those of ``project`` (a transition nobody observes waits for a look)."""
+        if self.observed():
             self.settle()
         elif project is not None:
             self.settle_project(project)

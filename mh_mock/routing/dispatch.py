@@ -290,21 +290,24 @@ class Dispatcher:
     ) -> None:
         fault = response.fault
         lost = fault is not None and not fault.spec.answers
-        owner = None if x is None else x.owner
-        self.engine.journal.record(
-            at=self.engine.now(owner),
-            method=request.method,
-            url=request.url,
-            route=None if route is None else str(route.name),
-            token=None if x is None else x.token,
-            body=_journal_body(request.body, route, response.status, parsed=x is not None and x.body is not None),
-            status=0 if lost else response.status,
-            project_id=None if x is None else x.project_id,
-            response=_journal_answer(payload, response),
-            fault=None if fault is None else fault.kind.value,
-            handled=handled,
-            owner=owner,
-            tenant=None if owner is None else self.engine.state.clock_key(owner) or None,
+        token = owner = project_id = None
+        if x is not None:
+            token, owner, project_id = x.token, x.owner, x.project_id
+        state = self.engine.state
+        self.engine.journal.add(
+            state.now(owner),
+            request.method,
+            request.url,
+            None if route is None else str(route.name),
+            token,
+            _journal_body(request.body, route, response.status, parsed=x is not None and x.body is not None),
+            0 if lost else response.status,
+            project_id,
+            _journal_answer(payload, response),
+            None if fault is None else fault.kind.value,
+            handled,
+            owner,
+            None if owner is None else state.clock_key(owner) or None,
         )
 
     # ------------------------------------------------------------------ admin calls

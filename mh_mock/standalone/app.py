@@ -246,8 +246,14 @@ class _Headers(dict[str, str]):
     __slots__ = ("authorization",)
 
     def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
-        super().__init__((name.decode("latin-1"), value.decode("latin-1")) for name, value in raw)
-        self.authorization = [v.decode("latin-1") for n, v in raw if n == b"authorization"]
+        super().__init__()
+        authorization: list[str] = []
+        self.authorization = authorization
+        for name, value in raw:
+            text = value.decode("latin-1")
+            if name == b"authorization":
+                authorization.append(text)
+            self[name.decode("latin-1")] = text
 
 
 def _page_routes(engine: Engine, options: ServeOptions, document: Callable[[], dict[str, Any]]) -> list[BaseRoute]:
@@ -268,12 +274,17 @@ def _page_routes(engine: Engine, options: ServeOptions, document: Callable[[], d
 
 
 def _raw_headers(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
+    if headers == _JSON_TYPE:
+        return [_RAW_JSON_TYPE]  # most answers
     return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+
+
+_RAW_JSON_TYPE = (b"content-type", b"application/json")
 
 
 async def _respond(send: Send, status: int, content: bytes, headers: dict[str, str]) -> None:
     raw = _raw_headers(headers)
-    raw.append((b"content-length", str(len(content)).encode()))
+    raw.append((b"content-length", b"%d" % len(content)))
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": content})
 

@@ -386,19 +386,36 @@ def _guarded_httptools() -> type[_Guard]:
         def _in_body(self) -> bool:
             return self._body_coming and self.cycle is not None and not self.cycle.response_started
 
+        # The hooks below run for every request: they set the phase inline (the sweeper runs already, started
+        # when the connection was made) and read the clock only when a timer starts.
+
         def _settle(self) -> None:
+            phase = self._phase
             if self.transport.is_closing():
                 self._close_phase()
-            elif self._phase is _Phase.HEAD:
+            elif phase is _Phase.HEAD:
                 self._rank()  # (a pipelined head becomes evictable once the answers before it are sent)
-            elif self._in_body():
-                if self._phase is not _Phase.BODY:
+            elif self._body_coming and self.cycle is not None and not self.cycle.response_started:  # _in_body()
+                if phase is not _Phase.BODY:
                     self._enter(_Phase.BODY)
-            elif self._serving():
-                if self._phase is not _Phase.BUSY:
-                    self._enter(_Phase.BUSY)
-            elif self._phase is not _Phase.IDLE:
-                self._enter(_Phase.IDLE)  # answered (any body still coming is not awaited)
+            elif self.pipeline or (self.cycle is not None and not self.cycle.response_complete):  # _serving()
+                if phase is not _Phase.BUSY:
+                    self._phase, self._eviction_key = _Phase.BUSY, _NOT_EVICTABLE
+            elif phase is not _Phase.IDLE:  # answered (any body still coming is not awaited)
+                self._phase = _Phase.IDLE
+                self._since = now = self.loop.time()
+                self._eviction_key = now + _IDLE_AFTER_HEAD
+
+        def data_received(self, data: bytes) -> None:
+            """As :meth:`_Guard.data_received`, for this protocol: a request's first byte starts its head's timer."""
+            phase = self._phase
+            if phase is _Phase.IDLE and not self._in_message:
+                self._phase = _Phase.HEAD
+                self._since = self._eviction_key = self.loop.time()  # (idle: nothing is being answered)
+            elif phase is _Phase.BODY:
+                self._enter(_Phase.BODY)
+            HttpToolsProtocol.data_received(self, data)
+            self._settle()
 
         def on_message_begin(self) -> None:
             """A request's first byte: its head's timer starts (the first's started with the connection)."""
@@ -409,7 +426,7 @@ def _guarded_httptools() -> type[_Guard]:
 
         def on_headers_complete(self) -> None:
             """The head is complete: the body's timer starts, if a body is still to come (see :meth:`_settle`)."""
-            self._enter(_Phase.BUSY)
+            self._phase, self._eviction_key = _Phase.BUSY, _NOT_EVICTABLE
             self._body_coming = True
             super().on_headers_complete()
 

@@ -337,7 +337,8 @@ def measure(s: Settings, table: Table, servers: list[Server]) -> None:
         f"16 keep-alive connections keep the server saturated), {s.sa_seconds} s per run, median of {s.sa_runs} "
         f"round(s); each round runs every server once per method, order rotating; before each run the bench waits "
         f"until every server is idle (median wait {statistics.median(waited) if waited else 0:.2f} s, max "
-        f"{max(waited, default=0):.2f} s: the fake settles the clock transitions of the projects a POST run created). "
+        f"{max(waited, default=0):.2f} s; nobody observes the fake's transitions here, so its ticker has nothing to "
+        "do after a POST run). "
         "Latencies are under that saturating load, with wrk 4's coordinated-omission correction. POST tokens change "
         "every 2,000 requests (the fake's default balance is 10,000 credits per account)."
     )

@@ -40,6 +40,7 @@ MEASUREMENTS = (
     ),
     *(f"standalone {method}: throughput, mh-mock serve [{stack}] vs Prism 5" for method in METHODS for stack in STACKS),
     *(f"standalone RSS after load [{stack}]: mh-mock serve vs bare Starlette" for stack in STACKS),
+    *(f"standalone {method} [uvloop+httptools]: throughput, a fake holding few projects vs many" for method in METHODS),
 )
 
 # The only reasons a row may be unavailable: a load generator or peer that is not installed.

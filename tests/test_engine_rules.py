@@ -296,6 +296,16 @@ def test_the_ticker_applies_each_transition_when_due_for_a_subscriber_and_for_we
     assert [d.event for d in engine.webhooks.deliveries()] == ["audio.started", "audio.completed"]
 
 
+def test_a_webhook_endpoint_or_subscriber_added_late_hears_nothing_of_what_was_due_before() -> None:
+    engine = _engine(progression="clock")
+    project_id = _due_job(engine)  # complete by now, though nobody looked
+    engine.webhooks.add("http://127.0.0.1:9/hook", "whsec_test")
+    heard: list[str] = []
+    engine.subscribe(lambda project, transition: heard.append(transition.status))
+    assert engine.api.get_project(T, project_id)["status"] == "complete"
+    assert (engine.webhooks.deliveries(), heard) == ([], [])
+
+
 def test_unseeded_fakes_render_different_audio_for_the_same_project_id() -> None:
     from mh_mock.vendor import Endpoint
 

@@ -176,8 +176,11 @@ class Engine:
             self._saver.changed(table, key, removed)
 
     def subscribe(self, listener: TransitionListener) -> Callable[[], None]:
-        """Call ``listener(project, transition)`` on every status change; returns the unsubscriber."""
-        return self.transitions.subscribe(listener)
+        """Call ``listener(project, transition)`` on every status change from now on, each when it is due;
+        returns the unsubscriber."""
+        with self.transaction() as state:
+            state.settle()  # (what was due before it listened, nobody observed: it is not news to it)
+            return self.transitions.subscribe(listener)
 
     def _queue_webhooks(self, project: Project, transition: Transition) -> None:
         state = self.state

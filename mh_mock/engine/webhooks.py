@@ -52,6 +52,7 @@ class Webhooks:
         with self._context.transaction() as state:
             if tenant is not None:
                 tenant_of(state, tenant)
+            state.settle()  # transitions due before the endpoint existed are not its events
             return state.hub.add_endpoint(target, secret, events, token=token, tenant=tenant)
 
     def remove(self, endpoint_id: str) -> None:

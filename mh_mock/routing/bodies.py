@@ -19,6 +19,10 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+"""Strict JSON (``json.loads`` with these options would build a decoder per call)."""
+
+
 def parse_json(raw: bytes) -> Any:
     """Strict JSON (no NaN/Infinity, no lone surrogates), with a 400 that says what is wrong."""
     try:
@@ -26,7 +30,9 @@ def parse_json(raw: bytes) -> Any:
     except UnicodeDecodeError as error:
         raise InvalidRequest(f"The request body is not valid UTF-8 (byte {error.start})") from None
     try:
-        document = json.loads(text, parse_constant=_reject_constant)
+        if text.startswith("\ufeff"):  # (what json.loads says of it)
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        document = _DECODER.decode(text)
     except json.JSONDecodeError as error:
         raise InvalidRequest(
             f"The request body is not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})"

@@ -306,6 +306,35 @@ def test_a_webhook_endpoint_or_subscriber_added_late_hears_nothing_of_what_was_d
     assert (engine.webhooks.deliveries(), heard) == ([], [])
 
 
+def test_a_balance_set_after_a_due_refund_is_the_balance_given() -> None:
+    engine = _engine(progression="clock")
+    engine.api.create(T, "voice_generator", prompt="x" * 100, voice_name="Elon Musk", outcome="error")
+    engine.clock.advance(3600)  # the job failed and its refund fell due, unseen
+    engine.accounts.set_balance(T, 500)
+    assert engine.api.account_body(T)["credits"] == 500
+
+
+def test_a_webhook_endpoint_or_subscriber_leaving_late_still_hears_what_fell_due_while_it_listened() -> None:
+    engine = _engine(progression="clock")
+    endpoint = engine.webhooks.add("http://127.0.0.1:9/hook", "whsec_test")
+    heard: list[str] = []
+    leave = engine.subscribe(lambda project, transition: heard.append(transition.status))
+    _due_job(engine)
+    leave()
+    engine.webhooks.remove(endpoint.id)
+    assert heard == ["queued", "rendering", "complete"]
+    assert [d.event for d in engine.webhooks.deliveries()] == ["audio.started", "audio.completed"]
+
+
+def test_jobs_read_one_by_one_while_nobody_observes_leave_no_pile_of_timers_behind() -> None:
+    engine = _engine(progression="clock")
+    for _ in range(3):
+        ids = [_voice(engine) for _ in range(200)]
+        engine.clock.advance(3600)
+        assert {engine.api.get_project(T, i)["status"] for i in ids} == {"complete"}
+    assert len(engine.state.default.due) <= 200 + 64  # not two timers per job ever read
+
+
 def test_unseeded_fakes_render_different_audio_for_the_same_project_id() -> None:
     from mh_mock.vendor import Endpoint
 

@@ -79,7 +79,7 @@ def reset(c: OpContext, a: Args) -> StateView:
 
 
 def state(c: OpContext, a: Args) -> StateView:
-    with c.engine.transaction() as current:
+    with c.engine.settled() as current:
         return state_view(current, tenant_of(current, a.get("tenant")))
 
 

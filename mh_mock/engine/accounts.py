@@ -56,8 +56,7 @@ class Accounts:
 
     def accounts(self, *, tenant: str | None = None, limit: int | None = None) -> list[Account]:
         """Every account (of namespace ``tenant``'s tokens), in creation order; ``limit``: the newest only."""
-        with self._context.transaction() as state:
-            state.settle()
+        with self._context.settled() as state:
             found = list(state.accounts.values())
             if tenant is not None:
                 members = tenant_of(state, tenant).tokens
@@ -66,8 +65,7 @@ class Accounts:
 
     def account(self, token: str) -> Account:
         """The account of ``token``; :class:`NotFound` if it has made no call yet."""
-        with self._context.transaction() as state:
-            state.settle()
+        with self._context.settled() as state:
             found = state.accounts.get(token)
             if found is None:
                 raise NotFound(
@@ -105,7 +103,7 @@ class Accounts:
         """Set the credits of ``token``'s account (created if needed; with ``tenant``, in that namespace)."""
         check_token(token)
         check_credits(credits, allow_none=False)
-        with self._context.transaction() as state:
+        with self._context.settled() as state:
             if tenant is not None:
                 self._join(state, tenant, token)
             account = state.accounts.get(token) or state.new_account(token, credits)
@@ -116,7 +114,7 @@ class Accounts:
     def set_balance_by_id(self, account_id: str, credits: int) -> Account:
         """Set the credits of the account with this public ``id`` (listings show ids, not whole tokens)."""
         check_credits(credits, allow_none=False)
-        with self._context.transaction() as state:
+        with self._context.settled() as state:
             account = next((a for a in state.accounts.values() if a.id == account_id), None)
             if account is None:
                 raise NotFound(f"No account with id {account_id!r}")
@@ -169,7 +167,7 @@ class Accounts:
     def join(self, key: str, token: str) -> None:
         """Make ``token`` one of namespace ``key``'s tokens (its projects run on the namespace's clock)."""
         check_token(token)
-        with self._context.transaction() as state:
+        with self._context.settled() as state:
             self._join(state, key, token)
 
     def _join(self, state: State, key: str, token: str) -> None:

@@ -50,8 +50,7 @@ class Api:
 
     def account_body(self, token: str | None) -> dict[str, Any]:
         """``GET /v1/account``: the live balance, after any refund that is due."""
-        with self._context.transaction() as state:
-            state.settle()
+        with self._context.settled() as state:
             account = state.account_of(token)
             return {
                 "id": account.id,

@@ -50,8 +50,7 @@ class Controls:
 
     def project(self, project_id: str) -> Project:
         """A project by id, whoever owns it (reading it here counts no poll)."""
-        with self._context.transaction() as state:
-            state.settle()
+        with self._context.settled() as state:
             return state.project(project_id)
 
     def projects(
@@ -68,8 +67,7 @@ class Controls:
         of them (found from the newest end, so a page of a large fake costs the page, not the fake)."""
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
             raise ConfigError(f"limit must be a whole number of at least 1, not {limit!r}")
-        with self._context.transaction() as state:
-            state.settle()
+        with self._context.settled() as state:
             scope = None if tenant is None else tenant_of(state, tenant)
             if account is not None:
                 owner = next((a.token for a in state.accounts.values() if a.id == account), None)
@@ -93,7 +91,7 @@ class Controls:
 
     def advance(self, seconds: float, *, tenant: str | None = None) -> float:
         """Move a clock forward (``tenant``'s, or the fake's) and apply what falls due; returns its time."""
-        with self._context.transaction() as state:
+        with self._context.settled() as state:
             now = tenant_of(state, tenant).clock.advance(seconds)
             state.settle()
             return now
@@ -102,8 +100,7 @@ class Controls:
         """Switch between clock- and poll-driven progression; timers restart from now."""
         if progression not in Progression.values():
             raise ConfigError(f"progression must be one of {', '.join(Progression.values())}, got {progression!r}")
-        with self._context.transaction() as state:
-            state.settle()
+        with self._context.settled() as state:
             scope = tenant_of(state, tenant)
             mode = Progression(progression)
             if mode is not scope.progression:
@@ -112,8 +109,7 @@ class Controls:
 
     def finish(self, project_id: str | None = None, *, tenant: str | None = None) -> list[Project]:
         """Run one project (or every unfinished one, of namespace ``tenant`` if given) to its terminal status now."""
-        with self._context.transaction() as state:
-            state.settle()
+        with self._context.settled() as state:
             if project_id is not None:
                 selected = [state.project(project_id)]
             else:
@@ -126,7 +122,7 @@ class Controls:
 
     def step(self, project_id: str) -> Project:
         """Move one unfinished project one status on now, without counting a read."""
-        with self._context.transaction() as state:
+        with self._context.settled() as state:
             project = self._unfinished(state, project_id, "it cannot move on")
             state.step(project, state.now(project.owner))
             return project
@@ -134,7 +130,7 @@ class Controls:
     def set_outcome(self, project_id: str, outcome: Outcome | str | Mapping[str, Any]) -> Project:
         """Decide how an unfinished project will end."""
         parsed = Outcome.parse(outcome)
-        with self._context.transaction() as state:
+        with self._context.settled() as state:
             project = self._unfinished(state, project_id, "its outcome is fixed")
             project.outcome = parsed
             state.touch(project)
@@ -145,7 +141,7 @@ class Controls:
         if status not in _FORWARD:
             raise ConfigError(f"status must be one of {', '.join(_FORWARD)}, got {status!r}")
         outcome = Outcome(status, code, message) if status in ("complete", "error") else None
-        with self._context.transaction() as state:
+        with self._context.settled() as state:
             project = self._unfinished(state, project_id, "statuses only move forward")
             if status == "canceled":
                 return self.cancel(project_id)
@@ -160,22 +156,20 @@ class Controls:
 
     def cancel(self, project_id: str) -> Project:
         """Cancel a queued or rendering job, as the web app does (no webhook fires)."""
-        with self._context.transaction() as state:
+        with self._context.settled() as state:
             project = self._unfinished(state, project_id, "only queued or rendering projects can be canceled")
             state.enter(project, Status.CANCELED, state.now(project.owner))
             return project
 
     def delete(self, project_id: str) -> Project:
         """Delete a project as its owner would; returns it."""
-        with self._context.transaction() as state:
-            state.settle()
+        with self._context.settled() as state:
             project = state.project(project_id)
             state.disable(project)
             return project
 
     @staticmethod
     def _unfinished(state: State, project_id: str, why: str) -> Project:
-        state.settle()
         project = state.project(project_id)
         if project.terminal:
             raise ConfigError(f"project {project_id} is already {project.status}; {why}")

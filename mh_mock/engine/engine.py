@@ -85,6 +85,12 @@ class _Staging:
         with self._lock:
             yield self.state
 
+    @contextlib.contextmanager
+    def settled(self) -> Iterator[State]:
+        with self._lock:
+            self.state.settle()
+            yield self.state
+
     reading = transaction
 
 
@@ -112,6 +118,7 @@ class Engine:
         self.journal = Journal(self.base_config.journal_limit)
         self._clock = clock
         self._transaction = _Transaction(self)
+        self._settled = _Settled(self._transaction)
         self._broken: str | None = None
         self._saver: Saver | None = None
         self._generations = 0
@@ -151,6 +158,11 @@ class Engine:
         """Hold the engine for one operation; the outermost one commits (or rolls back and refuses)."""
         return self._transaction
 
+    def settled(self) -> _Settled:
+        """:meth:`transaction`, with every due transition applied first: what a control call sees and changes.
+        (API reads apply only what they show: a transition nobody observes waits for a look.)"""
+        return self._settled
+
     @contextlib.contextmanager
     def reading(self) -> Iterator[State]:
         """Hold the engine to read it (a read changes nothing, so nothing is committed)."""
@@ -178,9 +190,14 @@ class Engine:
     def subscribe(self, listener: TransitionListener) -> Callable[[], None]:
         """Call ``listener(project, transition)`` on every status change from now on, each when it is due;
         returns the unsubscriber."""
-        with self.transaction() as state:
-            state.settle()  # (what was due before it listened, nobody observed: it is not news to it)
-            return self.transitions.subscribe(listener)
+        with self.settled():  # (what was due before it listened, nobody observed: it is not news to it)
+            unsubscribe = self.transitions.subscribe(listener)
+
+        def leave() -> None:
+            with self.settled():  # (what fell due while it listened is its news)
+                unsubscribe()
+
+        return leave
 
     def _queue_webhooks(self, project: Project, transition: Transition) -> None:
         state = self.state
@@ -295,3 +312,24 @@ class _Transaction:
                 engine._commit(engine._saver)
         finally:
             engine.lock.release()
+
+
+class _Settled:
+    """:meth:`Engine.settled`: the engine's transaction, entered with every due transition applied."""
+
+    __slots__ = ("_transaction",)
+
+    def __init__(self, transaction: _Transaction) -> None:
+        self._transaction = transaction
+
+    def __enter__(self) -> State:
+        state = self._transaction.__enter__()
+        try:
+            state.settle()
+        except BaseException:
+            self._transaction.__exit__()
+            raise
+        return state
+
+    def __exit__(self, *_: object) -> None:
+        self._transaction.__exit__()

@@ -274,9 +274,18 @@ class State:
         tenant = self.tenant(project.owner)
         if tenant.progression is not Progression.CLOCK:
             return
-        duration = project.timing.queued if project.status is Status.QUEUED else project.timing.rendering
         self._sequence += 1
-        heapq.heappush(tenant.due, (project.status_since + duration, self._sequence, project.id, project.step))
+        heapq.heappush(tenant.due, (_due_at(project), self._sequence, project.id, project.step))
+        if len(tenant.due) > 2 * len(self.active) + _SLACK:
+            # Entries of transitions a look applied early stay behind (nobody pops them while nobody
+            # observes): rebuild from what is unfinished, so the heap stays as large as the work.
+            # (In place: a settle may be popping this very list.)
+            rebuilt = []
+            for unfinished in self.active_projects(tenant):
+                self._sequence += 1
+                rebuilt.append((_due_at(unfinished), self._sequence, unfinished.id, unfinished.step))
+            heapq.heapify(rebuilt)
+            tenant.due[:] = rebuilt
 
     def reschedule(self, tenant: Tenant) -> None:
         """After a progression switch: the namespace's unfinished jobs restart their status's timer now."""
@@ -334,9 +343,7 @@ class State:
             return
         now = tenant.clock.now()
         while not project.terminal:
-            due = project.status_since + (
-                project.timing.queued if project.status is Status.QUEUED else project.timing.rendering
-            )
+            due = _due_at(project)
             if due > now:
                 return
             self.step(project, due)
@@ -349,3 +356,13 @@ class State:
             self.touch(project)
             if project.reads >= tenant.config.reads_per_step:
                 self.step(project, tenant.clock.now())
+
+
+_SLACK = 64
+"""Stale entries a namespace's heap may hold beyond twice the unfinished projects before it is rebuilt."""
+
+
+def _due_at(project: Project) -> float:
+    """When an unfinished project leaves its status, under clock progression."""
+    timing = project.timing
+    return project.status_since + (timing.queued if project.status is Status.QUEUED else timing.rendering)

@@ -49,15 +49,14 @@ class Webhooks:
         """Register an endpoint (a URL, or in-process a callable): for ``token``'s projects only, or
         namespace ``tenant``'s, if given."""
         check_token(token, optional=True)
-        with self._context.transaction() as state:
+        with self._context.settled() as state:  # (what fell due before the endpoint existed is not its news)
             if tenant is not None:
                 tenant_of(state, tenant)
-            state.settle()  # transitions due before the endpoint existed are not its events
             return state.hub.add_endpoint(target, secret, events, token=token, tenant=tenant)
 
     def remove(self, endpoint_id: str) -> None:
         """Unregister an endpoint; its pending deliveries fail. :class:`NotFound` if unknown."""
-        with self._context.transaction() as state:
+        with self._context.settled() as state:
             state.hub.remove_endpoint(endpoint_id)
 
     def deliveries(
@@ -65,22 +64,21 @@ class Webhooks:
     ) -> list[Delivery]:
         """Deliveries oldest first (of namespace ``tenant``'s projects, in state ``state_is``);
         ``limit``: only the newest ``limit`` of them."""
-        with self._context.transaction() as state:
+        with self._context.settled() as state:
             owners = None if tenant is None else tenant_of(state, tenant).tokens
             found = [d for d in state.hub.deliveries(owners) if state_is is None or d.state == state_is]
             return found if limit is None else found[-limit:]
 
     def redeliver(self, delivery_id: str) -> Delivery:
         """Send a delivery's event again (a new delivery, at the end of its queue)."""
-        with self._context.transaction() as state:
+        with self._context.settled() as state:
             original = state.hub.get(delivery_id)
             owner = None if original is None else original.owner
             return state.hub.redeliver(delivery_id, state.now_of(state.clock_key(owner or "")))
 
     def take_due(self, *, skip_endpoints: frozenset[str] = frozenset()) -> list[Outgoing]:
         """Webhook attempts due now, in order (the adapter sends them and :meth:`record` s each)."""
-        with self._context.transaction() as state:
-            state.settle()
+        with self._context.settled() as state:
             if not state.hub.pending_count:
                 return []
             return state.hub.take_due(state.now_of, skip_endpoints=skip_endpoints)
